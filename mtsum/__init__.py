@@ -1,0 +1,78 @@
+"""mtsum: translate Arabic news to English, summarize it, tie each summary sentence to its source.
+
+Example:
+    >>> import mtsum
+    >>> mt = mtsum.load_translator()  # doctest: +SKIP
+    >>> [doc] = mtsum.translate([arabic_text], mt)  # doctest: +SKIP
+    >>> print("\\n\\n".join(doc.paragraphs))  # doctest: +SKIP
+
+Importing mtsum loads no model library: torch and transformers are imported by the loaders.
+"""
+
+from __future__ import annotations
+
+from mtsum._version import __version__
+from mtsum.errors import BusyError, InputError, ModelError, MtsumError
+from mtsum.models import (
+    DEFAULT_MT_MODEL,
+    DEFAULT_SUM_MODEL,
+    FunctionModel,
+    GenerateOptions,
+    ModelInfo,
+    Seq2Seq,
+    load_summarizer,
+    load_translator,
+)
+from mtsum.score import (
+    CorpusRouge,
+    MTScore,
+    RougeResult,
+    rouge,
+    rouge_corpus,
+    rouge_many,
+    translation_scores,
+)
+from mtsum.sources import Source, read_sources
+from mtsum.textprep import Segment, arabic_share, normalize, read_document, segment
+from mtsum.translate import (
+    DocumentTranslation,
+    TranslatedSegment,
+    TranslateOptions,
+    translate,
+    translate_segments,
+)
+
+__all__ = [
+    "DEFAULT_MT_MODEL",
+    "DEFAULT_SUM_MODEL",
+    "BusyError",
+    "CorpusRouge",
+    "DocumentTranslation",
+    "FunctionModel",
+    "GenerateOptions",
+    "InputError",
+    "MTScore",
+    "ModelError",
+    "ModelInfo",
+    "MtsumError",
+    "RougeResult",
+    "Segment",
+    "Seq2Seq",
+    "Source",
+    "TranslateOptions",
+    "TranslatedSegment",
+    "__version__",
+    "arabic_share",
+    "load_summarizer",
+    "load_translator",
+    "normalize",
+    "read_document",
+    "read_sources",
+    "rouge",
+    "rouge_corpus",
+    "rouge_many",
+    "segment",
+    "translate",
+    "translate_segments",
+    "translation_scores",
+]
