@@ -1,0 +1,350 @@
+"""Tests for mtsum.textprep: decoding, normalization, paragraphs and sentences."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+
+from mtsum.errors import InputError
+from mtsum.textprep import (
+    Segment,
+    arabic_share,
+    decode_document,
+    normalize,
+    paragraphs,
+    read_document,
+    segment,
+    split_sentences,
+)
+
+SEED = Path(__file__).resolve().parents[1] / "seeds" / "000_91e72526449f324a.txt"
+SEED_TITLE = "دون خسارة السعوديين.. روسيا تعزز تحالفها العسكري مع إيران"
+
+
+def sentences(text: str) -> list[str]:
+    return [text[start:end] for start, end in split_sentences(text)]
+
+
+def check_rebuild(text: str) -> list[Segment]:
+    """Segments slice the normalized text exactly, with only whitespace around and between."""
+    normalized = normalize(text)
+    segments = segment(text)
+    position = 0
+    previous: Segment | None = None
+    for seg in segments:
+        assert normalized[seg.start : seg.end] == seg.text
+        assert seg.text == seg.text.strip() != ""
+        gap = normalized[position : seg.start]
+        assert not gap.strip(), f"text lost before {seg.text!r}: {gap!r}"
+        if previous is not None:
+            new_paragraph = seg.paragraph == previous.paragraph + 1 and seg.sentence == 0
+            same_paragraph = seg.paragraph == previous.paragraph
+            assert same_paragraph or new_paragraph
+            assert same_paragraph == (seg.sentence == previous.sentence + 1)
+            assert ("\n" in gap) == new_paragraph
+        previous = seg
+        position = seg.end
+    assert not normalized[position:].strip()
+    return segments
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("هل جاء؟ نعم جاء.", ["هل جاء؟", "نعم جاء."]),
+        ("يا له من يوم! ثم عاد.", ["يا له من يوم!", "ثم عاد."]),
+        ("ذهب إلى السوق. ثم عاد", ["ذهب إلى السوق.", "ثم عاد"]),
+        ("ماذا؟! لا أصدق.", ["ماذا؟!", "لا أصدق."]),
+        ("Is it? Yes! It is.", ["Is it?", "Yes!", "It is."]),
+        ("انتهى الأمر…", ["انتهى الأمر…"]),
+        ("انتهى الأمر..\nثم بدأ", ["انتهى الأمر..", "ثم بدأ"]),  # a line end always ends
+        ("انتهى الاجتماع.وقال الوزير", ["انتهى الاجتماع.", "وقال الوزير"]),  # missing space
+        (
+            "نصنع بيوتنا من النباتات . معظم الطعام كذلك.",
+            ["نصنع بيوتنا من النباتات .", "معظم الطعام كذلك."],
+        ),
+        # An ellipsis inside a line is a pause (FLORES: 5 of 5 are), not a sentence end.
+        (
+            "وصلت الرياح إلى 70 كم... ثم هطلت الأمطار.",
+            ["وصلت الرياح إلى 70 كم... ثم هطلت الأمطار."],
+        ),
+        ("جاء… ثم ذهب.", ["جاء… ثم ذهب."]),
+        # ؛ joins clauses like ";": FLORES has 24 mid-line and none at a line end.
+        (
+            "أثبتت الإستراتيجية فاعليتها؛ قطع الإمدادات.",
+            ["أثبتت الإستراتيجية فاعليتها؛ قطع الإمدادات."],
+        ),
+    ],
+)
+def test_terminators(text: str, expected: list[str]) -> None:
+    assert sentences(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('قال "نعم." ثم ذهب.', ['قال "نعم."', "ثم ذهب."]),
+        ("قال «لا!» ثم ذهب.", ["قال «لا!»", "ثم ذهب."]),
+        ("انتهى (تماماً.) وبدأ غيره.", ["انتهى (تماماً.)", "وبدأ غيره."]),
+        ("He said “yes.” Then he left.", ["He said “yes.”", "Then he left."]),
+        ("It ended [sic.] Then more.", ["It ended [sic.]", "Then more."]),
+        ('قال "هل انتهى؟" ثم صمت', ['قال "هل انتهى؟"', "ثم صمت"]),
+        # Quoted speech that closes later on the line stays with its reporting clause.
+        ('قال: "لن نفعل شيئاً. هذا يكفي". ثم غادر.', ['قال: "لن نفعل شيئاً. هذا يكفي".', "ثم غادر."]),
+        ("(انظر الخريطة. والجدول) ثم تابع.", ["(انظر الخريطة. والجدول) ثم تابع."]),
+        # A quote that never closes protects nothing.
+        ('قال "لن نفعل شيئاً. هذا يكفي', ['قال "لن نفعل شيئاً.', "هذا يكفي"]),
+    ],
+)
+def test_quotes_and_brackets_stay_with_their_sentence(text: str, expected: list[str]) -> None:
+    assert sentences(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "في 2022/11/10 الساعة 24:00 ارتفع بنسبة 3.5 بالمئة إلى 1,000 نقطة.",
+        "يعمل معيار 802.11n على ترددي 2.4 جيغاهرتز و5.0 جيغاهرتز.",
+        "ضرب زلزال الساعة ١٠:٠٨ بقوة ٤٫٥ درجة.",
+        "بوقت 4:41.30، وهو أبطأ بـ 1.5 دقيقة من 10.11.2022 تماماً.",
+        "He arrived at 10.30 a.m. on Monday and paid $1,000.50 in cash.",
+        "1. البند الأول من القائمة.",
+        "زوروا www.example.com أو mtsum.org اليوم.",
+    ],
+)
+def test_numbers_dates_and_times_do_not_split(text: str) -> None:
+    assert sentences(text) == [text]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "اكتشف د. توني مول المرض.",
+        "قال أ. محمد إن الأمر انتهى.",
+        "التقى م. أحمد بالوزير.",
+        "انظر ص. 12 من التقرير.",
+        "انظر ج. 2 من الكتاب.",
+        "وقال نائب المفتش العام دي. كي. أريا إن الشرطة اعتقلت خمسة.",
+        "قال ن. وين هالي بأن الرغوة سقطت.",
+        "J. K. Rowling wrote it.",
+        "Mr. Smith met Dr. Jones and Prof. Ur in the U.S. capital.",
+        "Use a pen, e.g. a blue one, i.e. ink, etc. and more.",
+        "St. Louis voted on Jan. 5 vs. Feb. 6 at No. 10 Downing St. today.",
+    ],
+)
+def test_abbreviations_and_initials_do_not_split(text: str) -> None:
+    assert sentences(text) == [text]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A lone two-letter Arabic word before a period ends a sentence; initials come in chains.
+        (
+            "عرضت على قناة كيو في سي. كما قامت بتسوية",
+            ["عرضت على قناة كيو في سي.", "كما قامت بتسوية"],
+        ),
+        ("لا أعرف عنه شيئاً غير ما قيل له. ثم ذهب", ["لا أعرف عنه شيئاً غير ما قيل له.", "ثم ذهب"]),
+        # A Latin letter before Arabic text is not an initial.
+        ("الرحلات من A إلى B. تعلم الخطوط", ["الرحلات من A إلى B.", "تعلم الخطوط"]),
+        ("The answer is no. Then we left.", ["The answer is no.", "Then we left."]),
+        ("وصل عام 2022. ثم غادر", ["وصل عام 2022.", "ثم غادر"]),
+    ],
+)
+def test_sentence_ends_that_look_like_abbreviations(text: str, expected: list[str]) -> None:
+    assert sentences(text) == expected
+
+
+def test_seed_title_double_dot_is_a_pause() -> None:
+    # Arabic headlines use ".." as a dash: "Without losing the Saudis.. Russia strengthens ...".
+    # Splitting would hand the translator a fragment.
+    segments = segment(read_document(SEED))
+    assert segments[1] == Segment(SEED_TITLE, paragraph=1, sentence=0, start=15, end=72)
+
+
+def test_seed_footnote_marker_is_its_own_paragraph() -> None:
+    segments = segment(read_document(SEED))
+    markers = [seg for seg in segments if seg.text == "((4))"]
+    assert len(markers) == 1
+    assert markers[0].sentence == 0
+    assert not any(ch.isalpha() for ch in markers[0].text)
+    assert arabic_share(markers[0].text) == 0.0
+    neighbours = {seg.paragraph for seg in segments} - {markers[0].paragraph}
+    assert markers[0].paragraph - 1 in neighbours and markers[0].paragraph + 1 in neighbours
+
+
+def test_seed_rebuilds_exactly() -> None:
+    text = read_document(SEED)
+    segments = check_rebuild(text)
+    assert len(paragraphs(segments)) == sum(1 for line in text.splitlines() if line.strip()) == 36
+    assert segments[0].text == "علاقات » روسي"
+    assert segments[3].text == "متابعات-"  # the NBSP after the dash became a space, stripped
+    assert "ـ" not in "".join(seg.text for seg in segments)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   \n\n\t ",
+        "  جملة أولى.  جملة ثانية؟ \r\n\r\n\r\n  فقرة\u00a0ثانية…  \n",
+        "\ufeffالـعـربية\u200b نص\u202b مقلوب\u202c. ثم\u2066 نص\u2069!\r\rآخر",
+        'قال "نعم." ثم ذهب.\n((4))\n\nد. أحمد قال: "لا. أبداً". انتهى..\n',
+        "a. b. c.\n\n1. d e. F g!",
+    ],
+)
+def test_rebuild_invariant_on_tricky_inputs(text: str) -> None:
+    check_rebuild(text)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("الـعـربـيـة", "العربية"),  # tatweel
+        ("ab\u200bcd\u200c\u200d", "abcd"),  # zero-width space, non-joiner, joiner
+        ("\u200fنص\u200e", "نص"),  # right-to-left and left-to-right marks
+        ("\u202bنص\u202c \u202a\u202d\u202e", "نص "),  # embeddings and overrides
+        ("\u2066نص\u2069 \u2067\u2068", "نص "),  # isolates
+        ("\ufeffنص", "نص"),  # BOM / zero-width no-break space
+        ("a\u00a0b\u202fc", "a b c"),  # no-break spaces
+        ("a\r\nb\rc\nd", "a\nb\nc\nd"),  # line endings
+        ("e\u0301", "é"),  # NFC
+        ("ا\u0653", "آ"),  # NFC: alef + madda above
+        ("مُحَمَّدٌ", "مُحَمَّدٌ"),  # diacritics are kept
+    ],
+)
+def test_normalize(raw: str, expected: str) -> None:
+    assert normalize(raw) == expected
+
+
+def test_offsets_point_into_normalized_text() -> None:
+    text = "الـمـؤتمر\u200b انتهى.\u00a0ثم\r\nبدأ\u202b الحوار\u202c؟"
+    normalized = normalize(text)
+    assert normalized == "المؤتمر انتهى. ثم\nبدأ الحوار؟"
+    expected = [("المؤتمر انتهى.", 0, 0), ("ثم", 0, 1), ("بدأ الحوار؟", 1, 0)]
+    segments = segment(text)
+    assert [(s.text, s.paragraph, s.sentence) for s in segments] == expected
+    assert all(normalized[s.start : s.end] == s.text for s in segments)
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (b"", "the file is empty"),
+        (b"  \n\t\r\n ", "only whitespace"),
+        ("\ufeff\u200b\n\u00a0".encode(), "only whitespace"),  # invisible characters only
+        (b"\xef\xbb\xbf", "only whitespace"),  # a UTF-8 BOM and nothing else
+        (b"abc\x00def", "NUL byte at byte 3"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "NUL byte at byte 8"),
+        (b"abc" + "مرحبا".encode() + b"\xff tail", "not valid UTF-8 at byte 13 (save it as UTF-8)"),
+        (b"\xef\xbb\xbfab\xc3(", "not valid UTF-8 at byte 5"),  # the offset counts the BOM
+        ("café".encode("latin-1"), "not valid UTF-8 at byte 3"),
+        ("\ufeffنص".encode("utf-16-le") + b"x", "not valid UTF-16 at byte 6"),  # odd length
+        (b"\xff\xfe" + "a".encode("utf-16-le") + b"\x00\xd8a\x00", "not valid UTF-16 at byte 4"),
+        ("\ufeff\x00".encode("utf-16-le"), "NUL character"),
+    ],
+)
+def test_bad_input_raises_one_line_naming_the_file(
+    tmp_path: Path, data: bytes, problem: str
+) -> None:
+    path = tmp_path / "article.txt"
+    path.write_bytes(data)
+    with pytest.raises(InputError) as info:
+        read_document(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ")
+    assert problem in message
+    assert "\n" not in message
+
+
+def test_missing_file_and_directory(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"missing\.txt: no such file"):
+        read_document(tmp_path / "missing.txt")
+    with pytest.raises(InputError, match="is a directory"):
+        read_document(tmp_path)
+
+
+def test_decode_document_names_the_source() -> None:
+    with pytest.raises(InputError, match=r"^<stdin>: not valid UTF-8 at byte 1 "):
+        decode_document(b"a\x80", name="<stdin>")
+
+
+TEXT = "مرحبا بالعالم.\nسطر ثانٍ؟ English too!"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        TEXT.encode(),
+        b"\xef\xbb\xbf" + TEXT.encode(),
+        b"\xff\xfe" + TEXT.encode("utf-16-le"),
+        b"\xfe\xff" + TEXT.encode("utf-16-be"),
+    ],
+    ids=["utf-8", "utf-8-bom", "utf-16-le-bom", "utf-16-be-bom"],
+)
+def test_encodings_decode_to_the_same_text(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "doc.txt"
+    path.write_bytes(data)
+    assert read_document(str(path)) == TEXT
+    assert decode_document(data, name="doc") == TEXT
+
+
+def test_english_only_text() -> None:
+    text = (
+        "The president arrived on Monday. He met Dr. Smith at 10.30 a.m. in Washington.\n\n"
+        'Talks went well! "We agreed," he said. What next?'
+    )
+    segments = check_rebuild(text)
+    assert [(s.paragraph, s.text) for s in segments] == [
+        (0, "The president arrived on Monday."),
+        (0, "He met Dr. Smith at 10.30 a.m. in Washington."),
+        (1, "Talks went well!"),
+        (1, '"We agreed," he said.'),
+        (1, "What next?"),
+    ]
+    assert arabic_share(text) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("text", "share"),
+    [
+        ("", 0.0),
+        ("123 ((4)) !؟", 0.0),
+        ("Iran إيران", 5 / 9),
+        ("abc دون", 0.5),
+        ("مُحَمَّد", 1.0),  # diacritics are not letters
+        ("ﻣﺮﺣﺒﺎ", 1.0),  # presentation forms
+        ("ok", 0.0),
+    ],
+)
+def test_arabic_share(text: str, share: float) -> None:
+    assert arabic_share(text) == pytest.approx(share)
+
+
+def test_seed_is_arabic() -> None:
+    assert arabic_share(read_document(SEED)) > 0.95
+
+
+def test_paragraphs_join_sentences_in_order() -> None:
+    segments = segment("أ ب. ج د؟\n\n\nهـ و.\n((4))")
+    assert paragraphs(segments) == ["أ ب. ج د؟", "ه و.", "((4))"]
+    assert paragraphs([]) == []
+
+
+def test_split_sentences_splits_at_line_breaks() -> None:
+    assert split_sentences("a.\n b\n\nc d") == [(0, 2), (4, 5), (7, 10)]
+    assert split_sentences("  \n ") == []
+
+
+def test_segments_serialize_to_json() -> None:
+    seg = segment("نص.")[0]
+    assert json.loads(json.dumps(asdict(seg))) == {
+        "text": "نص.",
+        "paragraph": 0,
+        "sentence": 0,
+        "start": 0,
+        "end": 3,
+    }
