@@ -1,0 +1,128 @@
+"""The transformers backend: a `Seq2Seq` over an HF model and tokenizer (imported lazily)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from mtsum.errors import ModelError
+from mtsum.models import GenerateOptions, ModelInfo, ResolvedModel
+
+__all__ = ["HFSeq2Seq", "load_hf", "model_defaults"]
+
+
+class HFSeq2Seq:
+    """Batch generation with `model.generate` under `torch.inference_mode`."""
+
+    def __init__(
+        self, model: Any, tokenizer: Any, *, info: ModelInfo, defaults: GenerateOptions
+    ) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.info = info
+        self.defaults = defaults
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        prefixed = [self.info.prefix + t for t in texts]
+        # verbose=False: measuring an over-long text is how it gets split, not an error.
+        return [len(ids) for ids in self.tokenizer(prefixed, verbose=False)["input_ids"]]
+
+    def generate(
+        self, texts: Sequence[str], options: GenerateOptions, *, max_new_tokens: Sequence[int]
+    ) -> list[str]:
+        import torch
+
+        if not texts:
+            return []
+        batch = self.tokenizer(
+            [self.info.prefix + t for t in texts], return_tensors="pt", padding=True
+        ).to(self.model.device)
+        with torch.inference_mode():
+            out = self.model.generate(
+                **batch,
+                num_beams=options.num_beams,
+                length_penalty=options.length_penalty,
+                no_repeat_ngram_size=options.no_repeat_ngram_size,
+                repetition_penalty=options.repetition_penalty,
+                min_new_tokens=options.min_new_tokens,
+                max_new_tokens=max(max_new_tokens),
+                early_stopping=options.num_beams > 1,
+                do_sample=False,
+            )
+        # The batch runs to its longest bound; cut each row to its own bound so an output never
+        # depends on its batch neighbours.
+        bounds = zip(out.tolist(), max_new_tokens, strict=True)
+        rows = [ids[1 : 1 + limit] for ids, limit in bounds]
+        return self.tokenizer.batch_decode(rows, skip_special_tokens=True)
+
+
+def model_defaults(config: Any, generation: Any, *, task: str) -> GenerateOptions:
+    """The model's own generation settings, task-specific ones (e.g. summarization) first."""
+    specific = (getattr(config, "task_specific_params", None) or {}).get(task, {})
+
+    def pick(name: str, fallback: Any) -> Any:
+        value = specific.get(name, getattr(generation, name, None))
+        return fallback if value is None else value
+
+    max_length = pick("max_length", 512 if task == "translation" else 142)
+    min_length = pick("min_length", 0)
+    return GenerateOptions(
+        num_beams=int(pick("num_beams", 4)),
+        length_penalty=float(pick("length_penalty", 1.0)),
+        no_repeat_ngram_size=int(pick("no_repeat_ngram_size", 0)),
+        repetition_penalty=float(pick("repetition_penalty", 1.0)),
+        min_new_tokens=max(0, int(min_length) - 1),
+        # max_length counts the decoder start token; max_new_tokens does not.
+        max_new_tokens=max(1, int(max_length) - 1),
+    )
+
+
+def load_hf(resolved: ResolvedModel, *, task: str, device: str, threads: int | None) -> HFSeq2Seq:
+    """Load tokenizer and model from a resolved local checkpoint (never remote code)."""
+    import torch
+    from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    # Loading bars would interleave with mtsum's own output; -q must mean quiet.
+    hf_logging.disable_progress_bar()
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        config = AutoConfig.from_pretrained(resolved.path, trust_remote_code=False)
+        tokenizer = AutoTokenizer.from_pretrained(resolved.path, trust_remote_code=False)
+        model = AutoModelForSeq2SeqLM.from_pretrained(
+            resolved.path, trust_remote_code=False, use_safetensors=_has_safetensors(resolved)
+        )
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelError(
+            f"{task} model {resolved.name} at {resolved.path} could not be loaded: {exc}"
+        ) from exc
+    model.to(device).eval()
+    # Every call passes max_new_tokens; a stored max_length would only add a warning per batch.
+    model.generation_config.max_length = None
+    # A forced EOS at the length bound depends on the bound of the whole batch, so a row would
+    # differ between batched and single runs; rows are cut to their own bound instead.
+    model.generation_config.forced_eos_token_id = None
+    specific = (getattr(config, "task_specific_params", None) or {}).get(task) or {}
+    prefix = specific.get("prefix") or ""
+    limits = [getattr(config, "max_position_embeddings", None), tokenizer.model_max_length]
+    max_input = min(int(v) for v in limits if v is not None and 0 < int(v) < 1_000_000)
+    info = ModelInfo(
+        name=resolved.name,
+        revision=resolved.revision,
+        path=str(resolved.path),
+        backend="transformers",
+        compute_type=str(model.dtype).removeprefix("torch."),
+        max_input_tokens=max_input,
+        prefix=prefix,
+    )
+    defaults = model_defaults(config, model.generation_config, task=task)
+    return HFSeq2Seq(model, tokenizer, info=info, defaults=defaults)
+
+
+def _has_safetensors(resolved: ResolvedModel) -> bool | None:
+    # None lets transformers pick pickled weights when that is all a checkpoint has.
+    return True if any(resolved.path.glob("*.safetensors")) else None

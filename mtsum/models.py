@@ -1,0 +1,272 @@
+"""One loading path for every model mtsum runs, and the small interface stages see.
+
+A stage never touches torch or transformers: it takes a `Seq2Seq`, something that counts tokens and
+generates text for a batch of strings. `load_translator` and `load_summarizer` build one from a hub
+name or a local directory; tests and users may pass any object with the same three members (see
+`FunctionModel`).
+
+Resolution order for a name: a local directory of that name; the Hugging Face cache (no network);
+then the hub, with a short connection timeout so an offline machine fails in seconds with a
+`ModelError` that says how to supply the model, not after huggingface_hub's long retries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from mtsum.errors import InputError, ModelError
+
+__all__ = [
+    "DEFAULT_MT_MODEL",
+    "DEFAULT_SUM_MODEL",
+    "FunctionModel",
+    "GenerateOptions",
+    "ModelInfo",
+    "ResolvedModel",
+    "Seq2Seq",
+    "load_summarizer",
+    "load_translator",
+    "resolve_model",
+]
+
+DEFAULT_MT_MODEL = "Helsinki-NLP/opus-mt-ar-en"
+DEFAULT_SUM_MODEL = "sshleifer/distilbart-cnn-12-6"
+HUB_TIMEOUT_S = 10.0
+# Files a checkpoint needs; weights are chosen separately so safetensors wins over pickles.
+_SUPPORT_FILES = ["*.json", "*.spm", "*.model", "*.txt", "*.vocab"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelInfo:
+    """What produced an output: recorded in every signature."""
+
+    name: str
+    revision: str
+    path: str
+    backend: str
+    compute_type: str
+    max_input_tokens: int
+    prefix: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class GenerateOptions:
+    """Decoding settings shared by every backend."""
+
+    num_beams: int = 4
+    length_penalty: float = 1.0
+    no_repeat_ngram_size: int = 0
+    repetition_penalty: float = 1.0
+    min_new_tokens: int = 0
+    max_new_tokens: int = 256
+
+
+class Seq2Seq(Protocol):
+    """A text-to-text model as the stages see it."""
+
+    info: ModelInfo
+    defaults: GenerateOptions
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Input length of each text in the model's own tokens, special tokens included."""
+        ...
+
+    def generate(
+        self, texts: Sequence[str], options: GenerateOptions, *, max_new_tokens: Sequence[int]
+    ) -> list[str]:
+        """One output per text; output i has at most max_new_tokens[i] tokens."""
+        ...
+
+
+@dataclass
+class FunctionModel:
+    """A `Seq2Seq` over a plain function, for tests and custom pipelines (cf. httpx MockTransport).
+
+    Tokens are whitespace-separated words. `calls` counts generate calls.
+
+    Example:
+        >>> m = FunctionModel(lambda xs: [x.upper() for x in xs])
+        >>> m.generate(["a b"], m.defaults, max_new_tokens=[5])
+        ['A B']
+    """
+
+    fn: Callable[[list[str]], list[str]]
+    name: str = "function"
+    max_input_tokens: int = 512
+    defaults: GenerateOptions = field(default_factory=GenerateOptions)
+    calls: int = 0
+    info: ModelInfo = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.info = ModelInfo(
+            name=self.name,
+            revision="none",
+            path="",
+            backend="function",
+            compute_type="none",
+            max_input_tokens=self.max_input_tokens,
+        )
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return [len(t.split()) + 1 for t in texts]
+
+    def generate(
+        self, texts: Sequence[str], options: GenerateOptions, *, max_new_tokens: Sequence[int]
+    ) -> list[str]:
+        self.calls += 1
+        outputs = self.fn(list(texts))
+        if len(outputs) != len(texts):
+            raise ModelError(
+                f"{self.name}: returned {len(outputs)} outputs for {len(texts)} inputs"
+            )
+        return outputs
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResolvedModel:
+    """A checkpoint on local disk, with the name and revision it came from."""
+
+    name: str
+    path: Path
+    revision: str
+
+
+def resolve_model(name_or_path: str, *, role: str, option: str) -> ResolvedModel:
+    """Find a checkpoint on disk: a local directory, the HF cache, or a download from the hub.
+
+    Args:
+        name_or_path: A hub name such as ``Helsinki-NLP/opus-mt-ar-en`` or a local directory.
+        role: What the model is for, used in messages ("translation", "summarization").
+        option: The CLI option that supplies it, used in messages ("--mt-model").
+
+    Returns:
+        The local directory with the checkpoint, its name and revision.
+
+    Raises:
+        ModelError: The model is neither local, cached nor downloadable.
+    """
+    local = Path(name_or_path).expanduser()
+    if local.is_dir():
+        if not (local / "config.json").is_file():
+            raise ModelError(
+                f"{role} model directory {local} has no config.json: pass a directory saved with "
+                "save_pretrained()"
+            )
+        return ResolvedModel(name=str(local), path=local.resolve(), revision=_local_revision(local))
+    if name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1:
+        raise ModelError(f"{role} model directory {name_or_path} does not exist ({option} PATH)")
+    cached = _from_cache(name_or_path)
+    if cached is not None:
+        return cached
+    return _download(name_or_path, role=role, option=option)
+
+
+def _local_revision(path: Path) -> str:
+    # Hash the config and weights, so caches keyed on the revision notice a changed checkpoint.
+    digest = hashlib.sha256()
+    for name in ("config.json", "model.safetensors", "pytorch_model.bin", "model.bin"):
+        file = path / name
+        if file.is_file():
+            with file.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+    return "local-" + digest.hexdigest()[:12]
+
+
+def _from_cache(repo_id: str) -> ResolvedModel | None:
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        path = Path(snapshot_download(repo_id, local_files_only=True))
+    except (LocalEntryNotFoundError, FileNotFoundError, ValueError):
+        return None
+    if not (path / "config.json").is_file():
+        return None
+    return ResolvedModel(name=repo_id, path=path, revision=path.name)
+
+
+def _download(repo_id: str, *, role: str, option: str) -> ResolvedModel:
+    from huggingface_hub import HfApi, snapshot_download
+
+    how = (
+        f"pass {option} PATH to a local copy (save_pretrained), or run `mtsum` once on a "
+        "connected machine and copy its Hugging Face cache (~/.cache/huggingface/hub)"
+    )
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        raise ModelError(f"{role} model {repo_id} is not cached and HF_HUB_OFFLINE is set: {how}")
+    try:
+        info = HfApi().model_info(repo_id, timeout=HUB_TIMEOUT_S, files_metadata=False)
+    except Exception as exc:
+        reason = type(exc).__name__
+        raise ModelError(
+            f"{role} model {repo_id} is not cached and the hub cannot be reached ({reason}): {how}"
+        ) from exc
+    files = {s.rfilename for s in info.siblings or []}
+    weights = "model.safetensors" if "model.safetensors" in files else "pytorch_model.bin"
+    try:
+        path = Path(
+            snapshot_download(repo_id, revision=info.sha, allow_patterns=[*_SUPPORT_FILES, weights])
+        )
+    except Exception as exc:
+        raise ModelError(f"{role} model {repo_id} could not be downloaded ({exc}): {how}") from exc
+    return ResolvedModel(name=repo_id, path=path, revision=info.sha or path.name)
+
+
+def _check_device(device: str) -> str:
+    if device not in ("auto", "cpu", "cuda"):
+        raise InputError(f"device {device!r} is not one of auto, cpu, cuda")
+    return device
+
+
+def load_translator(
+    name_or_path: str = DEFAULT_MT_MODEL,
+    *,
+    device: str = "auto",
+    threads: int | None = None,
+) -> Seq2Seq:
+    """Load a MarianMT (or any seq2seq) translation model by hub name or local directory.
+
+    Args:
+        name_or_path: Hub name or local directory. Default ``Helsinki-NLP/opus-mt-ar-en``.
+        device: ``auto`` (CUDA when available), ``cpu`` or ``cuda``.
+        threads: CPU threads for inference; None keeps torch's default.
+
+    Returns:
+        A `Seq2Seq` ready for `mtsum.translate`.
+
+    Raises:
+        ModelError: The model cannot be found or loaded; the message says how to supply it.
+
+    Example:
+        >>> mt = load_translator("Helsinki-NLP/opus-mt-ar-en")  # doctest: +SKIP
+    """
+    from mtsum.hf import load_hf
+
+    resolved = resolve_model(name_or_path, role="translation", option="--mt-model")
+    return load_hf(resolved, task="translation", device=_check_device(device), threads=threads)
+
+
+def load_summarizer(
+    name_or_path: str = DEFAULT_SUM_MODEL,
+    *,
+    device: str = "auto",
+    threads: int | None = None,
+) -> Seq2Seq:
+    """Load a seq2seq summarizer (BART, PEGASUS, T5, ...) by hub name or local directory.
+
+    Generation defaults (beams, length penalty, no-repeat n-gram, min/max length) and a T5-style
+    ``summarize: `` prefix come from the model's own config.
+
+    Raises:
+        ModelError: The model cannot be found or loaded; the message says how to supply it.
+    """
+    from mtsum.hf import load_hf
+
+    resolved = resolve_model(name_or_path, role="summarization", option="--sum-model")
+    return load_hf(resolved, task="summarization", device=_check_device(device), threads=threads)

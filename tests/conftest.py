@@ -1,0 +1,123 @@
+"""Session fixtures: tiny random checkpoints of the real classes, built offline at test time.
+
+The weights are random, so outputs are gibberish; what the tests check is the plumbing: loading
+through the public path, batching, ordering, splitting, flags and formats.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = ROOT / "seeds" / "000_91e72526449f324a.txt"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+ENGLISH_TRAINING = [
+    "The Russian Security Council secretary began a visit to Tehran on Wednesday.",
+    "Iran and Russia face a campaign of Western pressure and sanctions.",
+    "Officials said drones and ballistic missiles were used in Ukraine.",
+    "The two countries pledged to expand economic relations and fight interference.",
+    "Saudi Arabia was reassured that the alliance would not harm it.",
+]
+
+
+def seed_lines() -> list[str]:
+    return [line.strip() for line in SEED.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _train_spm(lines: list[str], prefix: Path, vocab_size: int) -> None:
+    import sentencepiece as spm
+
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(lines),
+        model_prefix=str(prefix),
+        vocab_size=vocab_size,
+        model_type="unigram",
+        character_coverage=1.0,
+        bos_id=-1,
+        eos_id=1,
+        unk_id=2,
+        pad_id=-1,
+        hard_vocab_limit=False,
+        minloglevel=2,
+    )
+
+
+def build_marian(out: Path, *, d_model: int = 32, layers: int = 2) -> Path:
+    """Save a random MarianMT checkpoint, SentencePiece models trained on the seed, to `out`."""
+    import sentencepiece as spm
+    import torch
+    from transformers import GenerationConfig, MarianConfig, MarianMTModel, MarianTokenizer
+
+    out.mkdir(parents=True, exist_ok=True)
+    source_lines = seed_lines()
+    _train_spm(source_lines, out / "source", 400)
+    _train_spm(ENGLISH_TRAINING * 4 + source_lines[:2], out / "target", 200)
+    vocab = {"</s>": 0, "<unk>": 1}
+    for side in ("source", "target"):
+        proc = spm.SentencePieceProcessor(model_file=str(out / f"{side}.model"))
+        for i in range(proc.get_piece_size()):
+            vocab.setdefault(proc.id_to_piece(i), len(vocab))
+        (out / f"{side}.model").rename(out / f"{side}.spm")
+        (out / f"{side}.vocab").unlink()
+    vocab["<pad>"] = len(vocab)
+    (out / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+    tokenizer = MarianTokenizer(
+        source_spm=str(out / "source.spm"),
+        target_spm=str(out / "target.spm"),
+        vocab=str(out / "vocab.json"),
+        source_lang="ar",
+        target_lang="en",
+    )
+    tokenizer.save_pretrained(out)
+    pad = len(vocab) - 1
+    config = MarianConfig(
+        vocab_size=len(vocab),
+        d_model=d_model,
+        encoder_layers=layers,
+        decoder_layers=layers,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=2 * d_model,
+        decoder_ffn_dim=2 * d_model,
+        max_position_embeddings=512,
+        pad_token_id=pad,
+        decoder_start_token_id=pad,
+        eos_token_id=0,
+        scale_embedding=True,
+        # Wider than the default 0.02 so that random outputs depend on the input.
+        init_std=0.3,
+    )
+    torch.manual_seed(0)
+    model = MarianMTModel(config)
+    model.generation_config = GenerationConfig(
+        num_beams=4,
+        max_length=512,
+        pad_token_id=pad,
+        eos_token_id=0,
+        decoder_start_token_id=pad,
+        forced_eos_token_id=0,
+        bad_words_ids=[[pad]],
+    )
+    model.save_pretrained(out, safe_serialization=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def marian_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_marian(tmp_path_factory.mktemp("marian"))
+
+
+@pytest.fixture(scope="session")
+def marian(marian_dir: Path):
+    from mtsum import load_translator
+
+    return load_translator(str(marian_dir), device="cpu")
+
+
+@pytest.fixture
+def seed_text() -> str:
+    return SEED.read_text(encoding="utf-8")
