@@ -1,0 +1,141 @@
+"""The CLI through Typer's CliRunner: formats, inputs, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mtsum.cli import app
+
+runner = CliRunner()
+FAST = ["--beams", "1", "-q"]
+
+
+def test_help_lists_commands_and_imports_no_model_library() -> None:
+    code = (
+        "import sys; from mtsum.cli import app; "
+        "print(sorted(m for m in ('torch', 'transformers', 'ctranslate2') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    assert "translate" in result.output
+
+
+def test_translate_text(marian_dir: Path, tmp_path: Path) -> None:
+    doc = tmp_path / "doc.txt"
+    doc.write_text("الفقرة الأولى. جملة ثانية.\n\nالفقرة الثانية.\n", encoding="utf-8")
+    result = runner.invoke(app, ["translate", str(doc), "--mt-model", str(marian_dir), *FAST])
+    assert result.exit_code == 0, result.output
+    paragraphs = result.stdout.strip().split("\n\n")
+    assert len(paragraphs) == 2 and all(p.strip() for p in paragraphs)
+
+
+def test_translate_json_schema(marian_dir: Path, tmp_path: Path, seed_text: str) -> None:
+    doc = tmp_path / "000_seed.txt"
+    doc.write_text(seed_text, encoding="utf-8")
+    out = tmp_path / "out.json"
+    args = [
+        "translate",
+        str(doc),
+        "--format",
+        "json",
+        "-o",
+        str(out),
+        "--mt-model",
+        str(marian_dir),
+    ]
+    result = runner.invoke(app, [*args, *FAST])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text(encoding="utf-8"))
+    [record] = data["documents"]
+    assert record["id"] == "000_seed"
+    assert "beams:1" in record["signature"] and str(marian_dir) in record["signature"]
+    seg = record["segments"][0]
+    assert set(seg) >= {"source", "text", "paragraph", "sentence", "start", "end", "flags"}
+    assert seg["source"] == "علاقات » روسي"
+    assert len(record["paragraphs"]) == len([ln for ln in seed_text.splitlines() if ln.strip()])
+
+
+def test_translate_stdin_and_directory(marian_dir: Path, tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["translate", "-", "--mt-model", str(marian_dir), *FAST], input="مرحبا بكم.\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip()
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "b.txt").write_text("نص ثان.", encoding="utf-8")
+    (folder / "a.txt").write_text("نص أول.", encoding="utf-8")
+    (folder / "a.summary.ref1.en.txt").write_text("A reference, not a document.", encoding="utf-8")
+    result = runner.invoke(
+        app, ["translate", str(folder), "--format", "json", "--mt-model", str(marian_dir), *FAST]
+    )
+    assert result.exit_code == 0, result.output
+    assert [d["id"] for d in json.loads(result.stdout)["documents"]] == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty"),
+        (b"  \n\t\n", "whitespace"),
+        (b"abc\x00def", "NUL"),
+        ("نص".encode() + b"\xff\xfe rest", "byte 4"),
+    ],
+)
+def test_bad_input_exit_3(tmp_path: Path, content: bytes, message: str) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(content)
+    result = runner.invoke(app, ["translate", str(bad), "--mt-model", "unused/model", "-q"])
+    assert result.exit_code == 3
+    assert "bad.txt" in result.stderr and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_missing_file_exit_3(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["translate", str(tmp_path / "nope.txt")])
+    assert result.exit_code == 3
+
+
+def test_usage_error_exit_2() -> None:
+    assert runner.invoke(app, ["translate", "x.txt", "--beams", "0"]).exit_code == 2
+    assert runner.invoke(app, ["translate", "x.txt", "--format", "xml"]).exit_code == 2
+
+
+def test_model_unavailable_is_fast_and_named(tmp_path: Path) -> None:
+    doc = tmp_path / "doc.txt"
+    doc.write_text("نص قصير.", encoding="utf-8")
+    env_free_name = "mtsum-test/no-such-model"
+    start = time.monotonic()
+    result = runner.invoke(app, ["translate", str(doc), "--mt-model", env_free_name, "-q"])
+    assert time.monotonic() - start < 15
+    assert result.exit_code == 4
+    assert env_free_name in result.stderr and "--mt-model PATH" in result.stderr
+
+
+def test_model_directory_without_config_exit_4(tmp_path: Path) -> None:
+    doc = tmp_path / "doc.txt"
+    doc.write_text("نص قصير.", encoding="utf-8")
+    empty = tmp_path / "model"
+    empty.mkdir()
+    result = runner.invoke(app, ["translate", str(doc), "--mt-model", str(empty)])
+    assert result.exit_code == 4
+    assert "config.json" in result.stderr
+
+
+def test_english_input_warns_but_translates(marian_dir: Path, tmp_path: Path) -> None:
+    doc = tmp_path / "en.txt"
+    doc.write_text("The minister spoke on Wednesday.", encoding="utf-8")
+    result = runner.invoke(
+        app, ["translate", str(doc), "--mt-model", str(marian_dir), "--beams", "1"]
+    )
+    assert result.exit_code == 0
+    assert "warning" in result.stderr and "0% of the letters are Arabic" in result.stderr
