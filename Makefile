@@ -21,8 +21,8 @@ run: install
 	$(BIN)/mtsum translate seeds/000_91e72526449f324a.txt --format json -o outputs/000_91e72526449f324a.translation.json
 
 lint: install
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff check mtsum tests bench
+	$(BIN)/ruff format --check mtsum tests bench
 
 test: lint
 	$(BIN)/python -m pytest
