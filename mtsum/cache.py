@@ -1,0 +1,296 @@
+"""A translation cache on disk, and `CachedModel`, which makes it invisible to the stages.
+
+One sqlite file, ``<cache_dir>/translations.sqlite3``, maps (model and revision, backend, compute
+type, generation settings, per-text length bound, source text) to the model's output. Several
+processes may share it: WAL mode lets readers run beside a writer, every write is one short
+``BEGIN IMMEDIATE`` transaction, and a busy timeout makes a writer wait instead of failing. A file
+that is not a database is moved aside as ``translations.sqlite3.corrupt`` and rebuilt empty: it is
+only a cache. The move is reported in `TranslationCache.warnings` and logged; nothing is printed.
+
+Example:
+    >>> with open_cache(None) as cache:  # doctest: +SKIP
+    ...     docs = translate(texts, CachedModel(load_translator(), cache))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from mtsum.errors import BusyError, InputError, ModelError, MtsumError
+from mtsum.models import GenerateOptions, ModelInfo, Seq2Seq
+from mtsum.paths import cache_dir as default_cache_dir
+
+__all__ = ["CACHE_FILE", "CacheKey", "CachedModel", "TranslationCache", "cache_key", "open_cache"]
+
+CACHE_FILE = "translations.sqlite3"
+BUSY_TIMEOUT_MS = 30_000
+_CHUNK = 500  # rows per statement, well below sqlite's bound-variable limit
+_LOG = logging.getLogger(__name__)
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS translations (
+    digest TEXT PRIMARY KEY, model TEXT NOT NULL, backend TEXT NOT NULL,
+    compute_type TEXT NOT NULL, settings TEXT NOT NULL, source TEXT NOT NULL,
+    output TEXT NOT NULL, created REAL NOT NULL
+)"""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CacheKey:
+    """Everything that decides one output; stored beside it so the file can be inspected."""
+
+    model: str
+    backend: str
+    compute_type: str
+    settings: str
+    source: str
+
+    @property
+    def digest(self) -> str:
+        """sha256 of all fields, the table's primary key."""
+        fields = [self.model, self.backend, self.compute_type, self.settings, self.source]
+        return hashlib.sha256(json.dumps(fields, ensure_ascii=False).encode()).hexdigest()
+
+
+def cache_key(info: ModelInfo, options: GenerateOptions, bound: int, text: str) -> CacheKey:
+    """The key of one text's output under a model and decoding settings.
+
+    ``options.max_new_tokens`` is the batch's cap (translate sets it to the longest bound in the
+    batch), so keying on it would make a cached text miss whenever its batch neighbours change;
+    the key holds the text's effective bound, ``min(bound, options.max_new_tokens)``, instead.
+
+    Example:
+        >>> from mtsum.models import FunctionModel
+        >>> m = FunctionModel(str.upper)
+        >>> cache_key(m.info, m.defaults, 20, "a").settings.split("|")[0]
+        'num_beams=4'
+    """
+    settings = [
+        f"{f.name}={getattr(options, f.name)!r}"
+        for f in dataclasses.fields(options)
+        if f.name != "max_new_tokens"
+    ]
+    settings += [f"max_new_tokens={min(bound, options.max_new_tokens)}", f"prefix={info.prefix!r}"]
+    return CacheKey(
+        model=f"{info.name}@{info.revision}",
+        backend=info.backend,
+        compute_type=info.compute_type,
+        settings="|".join(settings),
+        source=text,
+    )
+
+
+class TranslationCache:
+    """The sqlite cache file; one per process (connections are never shared across processes).
+
+    Raises:
+        InputError: The file cannot be created or opened (e.g. a read-only folder).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.warnings: tuple[str, ...] = ()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = self._open()
+        except (OSError, sqlite3.Error) as exc:
+            raise InputError(
+                f"cannot open translation cache {self.path} ({exc}): pass --cache-dir DIR or "
+                "--no-cache"
+            ) from exc
+
+    def _open(self) -> sqlite3.Connection:
+        inode = self.path.stat().st_ino if self.path.exists() else None
+        db = _connect(self.path)
+        try:
+            _init(db)
+            return db
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            # OperationalError (locked, read-only, ...) is not damage; plain DatabaseError is.
+            if isinstance(exc, sqlite3.OperationalError):
+                raise
+            reason = str(exc)
+        # Only move the file we found damaged: another process may have rebuilt it already.
+        aside = self.path.with_name(self.path.name + ".corrupt")
+        if inode is not None and self.path.exists() and self.path.stat().st_ino == inode:
+            os.replace(self.path, aside)
+            for suffix in ("-wal", "-shm"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            message = f"translation cache {self.path} was damaged ({reason}); moved to {aside}"
+            self.warnings = (f"{message} and started a new one",)
+            _LOG.warning("%s and started a new one", message)
+        db = _connect(self.path)
+        _init(db)
+        return db
+
+    def get_many(self, keys: Sequence[CacheKey]) -> list[str | None]:
+        """Cached outputs for `keys`, in order; None where a key is not cached."""
+        digests = [k.digest for k in keys]
+        found: dict[str, str] = {}
+        for start in range(0, len(digests), _CHUNK):
+            chunk = digests[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT digest, output FROM translations WHERE digest IN ({marks})"
+            with self._guard():
+                found.update(self._db.execute(query, chunk).fetchall())
+        return [found.get(d) for d in digests]
+
+    def put_many(self, items: Sequence[tuple[CacheKey, str]]) -> None:
+        """Store (key, output) pairs in one short transaction; a key already stored is kept."""
+        now = time.time()
+        rows = [
+            (k.digest, k.model, k.backend, k.compute_type, k.settings, k.source, out, now)
+            for k, out in items
+        ]
+        if not rows:
+            return
+        with self._guard():
+            # IMMEDIATE takes the write lock up front, so the busy timeout applies instead of a
+            # deadlock error when two readers both try to upgrade to writers.
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    "INSERT INTO translations VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING", rows
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise BusyError(
+                    f"translation cache {self.path} stayed locked for {BUSY_TIMEOUT_MS // 1000} s "
+                    "by another process: retry, or pass --no-cache"
+                ) from exc
+            raise MtsumError(
+                f"translation cache {self.path} failed ({exc}): pass --no-cache"
+            ) from exc
+        except sqlite3.DatabaseError as exc:
+            raise MtsumError(
+                f"translation cache {self.path} is damaged ({exc}): delete it or pass --no-cache"
+            ) from exc
+
+    def __len__(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM translations").fetchone()[0])
+
+    def close(self) -> None:
+        """Close the connection; the file stays."""
+        self._db.close()
+
+    def __enter__(self) -> TranslationCache:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    # isolation_level=None: no implicit transactions; writes open their own, reads need none.
+    # timeout= is sqlite's busy timeout: wait for another process's write instead of failing.
+    return sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+
+
+def _init(db: sqlite3.Connection) -> None:
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = NORMAL")  # WAL stays consistent; a crash may lose the tail
+    db.execute(_SCHEMA)
+
+
+def open_cache(cache_dir: str | Path | None = None) -> TranslationCache:
+    """Open (creating if needed) the translation cache in `cache_dir`.
+
+    Args:
+        cache_dir: The folder; None means ``MTSUM_CACHE_DIR`` or the user cache folder
+            (see `mtsum.paths.cache_dir`).
+
+    Returns:
+        The open cache; close it, or use it as a context manager.
+
+    Raises:
+        InputError: The folder or file cannot be created or opened.
+    """
+    return TranslationCache(default_cache_dir(cache_dir) / CACHE_FILE)
+
+
+@dataclass
+class CachedModel:
+    """A `Seq2Seq` that answers from `cache` and runs `model` only for texts not cached yet.
+
+    `hits` and `misses` count texts. Misses go to the wrapped model in one call, in their order.
+
+    Example:
+        >>> from mtsum.models import FunctionModel
+        >>> inner = FunctionModel(lambda xs: [x.upper() for x in xs])
+        >>> with TranslationCache(tmp / "t.sqlite3") as cache:  # doctest: +SKIP
+        ...     m = CachedModel(inner, cache)
+        ...     m.generate(["a", "a"], m.defaults, max_new_tokens=[5, 5])
+        ['A', 'A']
+    """
+
+    model: Seq2Seq
+    cache: TranslationCache
+    hits: int = 0
+    misses: int = 0
+    info: ModelInfo = field(init=False)
+    defaults: GenerateOptions = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.info = self.model.info
+        self.defaults = self.model.defaults
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return self.model.count_tokens(texts)
+
+    def generate(
+        self, texts: Sequence[str], options: GenerateOptions, *, max_new_tokens: Sequence[int]
+    ) -> list[str]:
+        if len(max_new_tokens) != len(texts):
+            raise InputError(f"{len(max_new_tokens)} length bounds for {len(texts)} texts")
+        keys = [
+            cache_key(self.model.info, options, b, t)
+            for t, b in zip(texts, max_new_tokens, strict=True)
+        ]
+        cached = self.cache.get_many(keys)
+        # A text repeated within the call is generated once.
+        todo: dict[str, int] = {}
+        for i, out in enumerate(cached):
+            if out is None:
+                todo.setdefault(keys[i].digest, i)
+        misses = sum(out is None for out in cached)
+        self.misses += misses
+        self.hits += len(texts) - misses
+        fresh: dict[str, str] = {}
+        if todo:
+            first = list(todo.values())
+            outputs = self.model.generate(
+                [texts[i] for i in first],
+                options,
+                max_new_tokens=[max_new_tokens[i] for i in first],
+            )
+            if len(outputs) != len(first):
+                raise ModelError(
+                    f"{self.info.name}: returned {len(outputs)} outputs for {len(first)} inputs"
+                )
+            self.cache.put_many([(keys[i], out) for i, out in zip(first, outputs, strict=True)])
+            fresh = {keys[i].digest: out for i, out in zip(first, outputs, strict=True)}
+        return [
+            fresh[k.digest] if out is None else out for out, k in zip(cached, keys, strict=True)
+        ]

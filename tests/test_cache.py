@@ -1,0 +1,199 @@
+"""Translation cache: hits and misses, what the key covers, two processes, a damaged file."""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+import mtsum
+from mtsum.cache import CACHE_FILE, CachedModel, TranslationCache, cache_key, open_cache
+from mtsum.errors import InputError
+from mtsum.models import FunctionModel, GenerateOptions
+
+OPTIONS = GenerateOptions(num_beams=2, max_new_tokens=50)
+
+
+def upper_model(seen: list[str] | None = None, **kwargs: str) -> FunctionModel:
+    """A model that upper-cases its inputs and records every text it is asked for."""
+
+    def fn(texts: list[str]) -> list[str]:
+        if seen is not None:
+            seen.extend(texts)
+        return [t.upper() for t in texts]
+
+    return FunctionModel(fn, **kwargs)
+
+
+def test_miss_then_hit(tmp_path: Path) -> None:
+    inner = upper_model()
+    with TranslationCache(tmp_path / CACHE_FILE) as cache:
+        model = CachedModel(inner, cache)
+        assert model.generate(["a", "b"], OPTIONS, max_new_tokens=[5, 5]) == ["A", "B"]
+        assert (model.hits, model.misses, inner.calls) == (0, 2, 1)
+        assert model.generate(["a", "b"], OPTIONS, max_new_tokens=[5, 5]) == ["A", "B"]
+        assert (model.hits, model.misses, inner.calls) == (2, 2, 1)
+
+
+def test_second_model_over_same_file_makes_no_calls(tmp_path: Path) -> None:
+    with TranslationCache(tmp_path / CACHE_FILE) as cache:
+        CachedModel(upper_model(), cache).generate(["x y"], OPTIONS, max_new_tokens=[9])
+    inner = upper_model()
+    with TranslationCache(tmp_path / CACHE_FILE) as cache:
+        model = CachedModel(inner, cache)
+        assert model.generate(["x y"], OPTIONS, max_new_tokens=[9]) == ["X Y"]
+    assert (inner.calls, model.hits, model.misses) == (0, 1, 0)
+
+
+@pytest.mark.parametrize("batch_tokens", [4096, 200])
+def test_rerun_of_translate_generates_nothing(
+    tmp_path: Path, seed_text: str, batch_tokens: int
+) -> None:
+    first = upper_model()
+    with open_cache(tmp_path) as cache:
+        [doc1] = mtsum.translate([seed_text], CachedModel(first, cache))
+    second = upper_model()
+    # Other batches mean other batch caps; the cached outputs must still be found.
+    options = mtsum.TranslateOptions(batch_tokens=batch_tokens)
+    with open_cache(tmp_path) as cache:
+        cached = CachedModel(second, cache)
+        [doc2] = mtsum.translate([seed_text], cached, options=options)
+    assert first.calls > 0
+    assert second.calls == 0
+    assert cached.misses == 0 and cached.hits == len(doc1.segments)
+    assert doc2 == doc1
+
+
+@pytest.mark.parametrize(
+    ("change", "hit"),
+    [
+        ({}, True),
+        ({"num_beams": 4}, False),
+        ({"length_penalty": 2.0}, False),
+        ({"no_repeat_ngram_size": 3}, False),
+        ({"repetition_penalty": 1.2}, False),
+        ({"min_new_tokens": 1}, False),
+        # The batch cap is not the text's bound: a larger cap must not cost a retranslation.
+        ({"max_new_tokens": 500}, True),
+        # A cap below the text's bound does change what the model may write.
+        ({"max_new_tokens": 4}, False),
+        ({"bound": 6}, False),
+        ({"revision": "r2"}, False),
+        ({"name": "other"}, False),
+        ({"backend": "ctranslate2"}, False),
+        ({"compute_type": "int8"}, False),
+        ({"prefix": "summarize: "}, False),
+        ({"text": "a "}, False),
+    ],
+)
+def test_key_covers_everything_that_changes_the_output(
+    tmp_path: Path, change: dict[str, object], hit: bool
+) -> None:
+    base = upper_model()
+    info_fields = {"revision", "name", "backend", "compute_type", "prefix"}
+    changed = upper_model()
+    changed.info = dataclasses.replace(
+        base.info, **{k: v for k, v in change.items() if k in info_fields}
+    )
+    options = dataclasses.replace(
+        OPTIONS,
+        **{k: v for k, v in change.items() if k in {f.name for f in dataclasses.fields(OPTIONS)}},
+    )
+    bound = int(change.get("bound", 5))
+    text = str(change.get("text", "a"))
+    with TranslationCache(tmp_path / CACHE_FILE) as cache:
+        CachedModel(base, cache).generate(["a"], OPTIONS, max_new_tokens=[5])
+        model = CachedModel(changed, cache)
+        model.generate([text], options, max_new_tokens=[bound])
+    assert (model.hits, changed.calls) == ((1, 0) if hit else (0, 1))
+
+
+def test_order_kept_with_mixed_hits_and_misses(tmp_path: Path) -> None:
+    seen: list[str] = []
+    inner = upper_model(seen)
+    with TranslationCache(tmp_path / CACHE_FILE) as cache:
+        model = CachedModel(inner, cache)
+        model.generate(["b", "d"], OPTIONS, max_new_tokens=[5, 5])
+        seen.clear()
+        out = model.generate(["a", "b", "c", "d", "e", "c"], OPTIONS, max_new_tokens=[5] * 6)
+    assert out == ["A", "B", "C", "D", "E", "C"]
+    # One call for all misses, in order, a repeated text only once.
+    assert seen == ["a", "c", "e"]
+    assert inner.calls == 2
+    assert (model.hits, model.misses) == (2, 6)
+
+
+def test_key_records_its_fields() -> None:
+    info = upper_model(name="m").info
+    key = cache_key(info, OPTIONS, 7, "نص")
+    assert key.model == "m@none"
+    assert (key.backend, key.compute_type, key.source) == ("function", "none", "نص")
+    assert key.settings == (
+        "num_beams=2|length_penalty=1.0|no_repeat_ngram_size=0|repetition_penalty=1.0"
+        "|min_new_tokens=0|max_new_tokens=7|prefix=''"
+    )
+    assert len(key.digest) == 64
+    assert key.digest == cache_key(info, OPTIONS, 7, "نص").digest
+
+
+def test_open_cache_follows_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MTSUM_CACHE_DIR", str(tmp_path / "env"))
+    with open_cache(None) as cache:
+        assert cache.path == tmp_path / "env" / CACHE_FILE
+    with open_cache(tmp_path / "flag") as cache:
+        assert cache.path == tmp_path / "flag" / CACHE_FILE
+    assert (tmp_path / "flag" / CACHE_FILE).is_file()
+
+
+def test_unusable_folder_is_an_input_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(InputError, match=r"cannot open translation cache .*--cache-dir"):
+        open_cache(tmp_path / "file")
+
+
+def _writer(path: str, worker: int, count: int) -> None:
+    with TranslationCache(path) as cache:
+        info = FunctionModel(str.upper).info
+        for i in range(count):
+            text = f"w{worker} t{i}"
+            cache.put_many([(cache_key(info, OPTIONS, 5, text), text.upper())])
+
+
+def test_two_processes_write_at_once(tmp_path: Path) -> None:
+    path = str(tmp_path / CACHE_FILE)
+    spawn = multiprocessing.get_context("spawn")
+    workers = [spawn.Process(target=_writer, args=(path, w, 200)) for w in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert [w.exitcode for w in workers] == [0, 0]
+    info = FunctionModel(str.upper).info
+    texts = [f"w{w} t{i}" for w in range(2) for i in range(200)]
+    with TranslationCache(path) as cache:
+        outputs = cache.get_many([cache_key(info, OPTIONS, 5, t) for t in texts])
+        assert len(cache) == 400
+    assert outputs == [t.upper() for t in texts]
+
+
+def test_damaged_file_is_moved_aside_and_rebuilt(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / CACHE_FILE
+    garbage = b"this is not sqlite at all\x00\xff" * 200
+    path.write_bytes(garbage)
+    with TranslationCache(path) as cache:
+        assert len(cache.warnings) == 1
+        assert "damaged" in cache.warnings[0] and ".corrupt" in cache.warnings[0]
+        model = CachedModel(upper_model(), cache)
+        assert model.generate(["a"], OPTIONS, max_new_tokens=[5]) == ["A"]
+    assert (tmp_path / (CACHE_FILE + ".corrupt")).read_bytes() == garbage
+    assert "damaged" in caplog.text
+    with closing(sqlite3.connect(path)) as db:
+        assert db.execute("SELECT source, output FROM translations").fetchall() == [("a", "A")]
+    with TranslationCache(path) as cache:
+        assert cache.warnings == ()
