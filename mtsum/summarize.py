@@ -1,0 +1,477 @@
+"""Summarize English documents; map-reduce over chunks when one is too long for the model.
+
+Nothing is truncated. A document longer than the model's input limit (in the model's own tokens,
+less a margin) is cut into chunks at paragraph boundaries, at sentence boundaries inside a paragraph
+that alone is too long, and at word boundaries only inside a sentence that alone is too long. Each
+chunk is summarized; the chunk summaries, each taken as a paragraph, are chunked and summarized
+again until one input holds them all::
+
+    round 1   paragraphs of the document ──chunk──▶ c0 c1 c2 ──generate──▶ s0 s1 s2
+    round 2   s0 s1 s2 as paragraphs     ──chunk──▶ c0       ──generate──▶ the summary
+
+The `Chunking` record of every `Summary` lists each round's chunks: the sentences they hold (by
+paragraph and sentence index, with character offsets), their token counts and their summaries.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from mtsum._version import __version__
+from mtsum.errors import InputError, ModelError
+from mtsum.models import GenerateOptions, Seq2Seq
+from mtsum.textprep import split_sentences
+
+__all__ = [
+    "PRESETS",
+    "TOKENS_PER_WORD",
+    "Chunk",
+    "Chunking",
+    "Round",
+    "Span",
+    "SummarizeOptions",
+    "Summary",
+    "generation_settings",
+    "summarize",
+    "summary_signature",
+]
+
+# Word bounds are turned into token bounds with this factor: BART's byte-level BPE spends about
+# 1.3-1.4 tokens per word of English news (distilbart-cnn's 56-142 tokens are ~40-100 words).
+TOKENS_PER_WORD = 1.4
+# (min words, max words); "medium" is about distilbart-cnn's own 56-142 tokens.
+PRESETS: dict[str, tuple[int, int]] = {"short": (20, 50), "medium": (40, 100), "long": (80, 200)}
+# The re-measured join of two pieces can exceed the sum of their costs by a token or two (a word
+# that opens a piece is tokenized without its leading space when measured alone).
+_JOIN_SLACK = 2
+_WORD = re.compile(r"\S+")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SummarizeOptions:
+    """Summary length, beams and chunking; every field is recorded in the output signature.
+
+    Lengths: ``preset`` gives word bounds (see `PRESETS`), ``min_words``/``max_words`` override
+    it, and whatever is left unset comes from the model's config. Words become tokens at
+    `TOKENS_PER_WORD`, so word bounds are approximate. ``num_beams`` None keeps the model's default.
+
+    Chunking: a chunk holds at most ``max_input_tokens`` (None: the model's limit) minus
+    ``margin`` tokens. Raising ``max_input_tokens`` above the model's limit only suits models with
+    relative positions (T5); BART has 1,024 positions.
+    """
+
+    preset: str | None = None
+    min_words: int | None = None
+    max_words: int | None = None
+    num_beams: int | None = None
+    margin: int = 24
+    max_input_tokens: int | None = None
+    batch_size: int = 8
+
+    def __post_init__(self) -> None:
+        if self.preset is not None and self.preset not in PRESETS:
+            raise InputError(f"length preset {self.preset!r} is not one of {', '.join(PRESETS)}")
+        if self.max_words is not None and self.max_words < 1:
+            raise InputError(f"max words must be at least 1, got {self.max_words}")
+        if self.min_words is not None and self.min_words < 0:
+            raise InputError(f"min words must be 0 or more, got {self.min_words}")
+        low, high = self.word_bounds
+        if low is not None and high is not None and low > high:
+            raise InputError(
+                f"min words {low}{self._source('min_words')} exceeds max words "
+                f"{high}{self._source('max_words')}; lower the minimum or raise the maximum"
+            )
+        if self.num_beams is not None and self.num_beams < 1:
+            raise InputError(f"beams must be at least 1, got {self.num_beams}")
+        if self.margin < 0:
+            raise InputError(f"margin must be 0 or more tokens, got {self.margin}")
+        if self.max_input_tokens is not None and self.max_input_tokens < 1:
+            raise InputError(f"max input tokens must be at least 1, got {self.max_input_tokens}")
+        if self.batch_size < 1:
+            raise InputError(f"batch size must be at least 1, got {self.batch_size}")
+
+    @property
+    def word_bounds(self) -> tuple[int | None, int | None]:
+        """(min words, max words) from the preset and the explicit fields; None where unset."""
+        low, high = PRESETS[self.preset] if self.preset is not None else (None, None)
+        low = self.min_words if self.min_words is not None else low
+        high = self.max_words if self.max_words is not None else high
+        return low, high
+
+    def _source(self, name: str) -> str:
+        return f" (preset {self.preset})" if getattr(self, name) is None else ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Span:
+    """A sentence of one round's input, or a window of its words when it alone is too long.
+
+    ``paragraph`` indexes the round's input paragraphs: the document's paragraphs in round 1, the
+    previous round's chunks after that. ``start``/``end`` are character offsets into it.
+    """
+
+    paragraph: int
+    sentence: int
+    start: int
+    end: int
+    cut: bool = False  # the sentence was cut at words, a last resort
+
+
+@dataclass(frozen=True, kw_only=True)
+class Chunk:
+    """One model input: consecutive sentences (whole paragraphs where they fit) and its output."""
+
+    paragraphs: tuple[int, ...]
+    spans: tuple[Span, ...]
+    tokens: int
+    summary: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Round:
+    """One pass of the model over a document's chunks, with the length bounds it ran under."""
+
+    chunks: tuple[Chunk, ...]
+    min_new_tokens: int
+    max_new_tokens: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Chunking:
+    """How a document was summarized: one round when it fit, more when it needed map-reduce."""
+
+    limit: int
+    rounds: tuple[Round, ...]
+
+    @property
+    def cut_sentences(self) -> int:
+        """How many sentences were cut at words (0 unless a sentence alone exceeds the limit)."""
+        return len({(r, s.paragraph, s.sentence) for r, s in self._spans() if s.cut})
+
+    def _spans(self) -> list[tuple[int, Span]]:
+        return [(r, s) for r, rnd in enumerate(self.rounds) for c in rnd.chunks for s in c.spans]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Summary:
+    """A document's summary, its English sentences, how it was chunked, and what made it."""
+
+    text: str
+    sentences: tuple[str, ...]
+    chunking: Chunking
+    signature: str
+
+
+@dataclass(frozen=True)
+class _Piece:
+    text: str
+    tokens: int
+    spans: tuple[Span, ...]
+
+
+def generation_settings(model: Seq2Seq, options: SummarizeOptions) -> GenerateOptions:
+    """The model's generation defaults with the options' beams and length bounds applied.
+
+    Raises:
+        InputError: A minimum set alone exceeds the model's own maximum length.
+    """
+    defaults = model.defaults
+    low, high = options.word_bounds
+    # Rounding apart keeps min <= max when both come from the same number of words.
+    high_tokens = math.ceil(high * TOKENS_PER_WORD) if high is not None else defaults.max_new_tokens
+    if low is None:
+        low_tokens = min(defaults.min_new_tokens, high_tokens)
+    else:
+        low_tokens = math.floor(low * TOKENS_PER_WORD)
+        if low_tokens > high_tokens:
+            raise InputError(
+                f"min words {low} (~{low_tokens} tokens) exceeds the model's maximum summary "
+                f"length of {high_tokens} tokens; pass max words as well"
+            )
+    return replace(
+        defaults,
+        num_beams=options.num_beams or defaults.num_beams,
+        min_new_tokens=low_tokens,
+        max_new_tokens=high_tokens,
+    )
+
+
+def _chunk_limit(model: Seq2Seq, options: SummarizeOptions) -> int:
+    return (options.max_input_tokens or model.info.max_input_tokens) - options.margin
+
+
+def summary_signature(model: Seq2Seq, options: SummarizeOptions) -> str:
+    """sacrebleu-style signature of everything that decides a summary."""
+    info = model.info
+    g = generation_settings(model, options)
+    return (
+        f"sum:{info.name}@{info.revision}|backend:{info.backend}|ct:{info.compute_type}"
+        f"|beams:{g.num_beams}|lp:{g.length_penalty}|nrng:{g.no_repeat_ngram_size}"
+        f"|rp:{g.repetition_penalty}|len:{g.min_new_tokens}-{g.max_new_tokens}tok"
+        f"|chunk:{_chunk_limit(model, options)}|mtsum:{__version__}"
+    )
+
+
+def summarize(
+    documents: Sequence[Sequence[str]],
+    model: Seq2Seq,
+    *,
+    options: SummarizeOptions | None = None,
+) -> list[Summary]:
+    """Summarize English documents, each given as its paragraphs, batched across documents.
+
+    All chunks of one round, across documents, go to the model together (in batches of
+    ``options.batch_size``, longest first). A document stops when its round had a single chunk.
+
+    Args:
+        documents: Each document's English paragraphs, in order; blank paragraphs are skipped
+            but keep their index.
+        model: A summarization `Seq2Seq` (see `mtsum.load_summarizer`).
+        options: Length, beams and chunking settings.
+
+    Returns:
+        One `Summary` per document, in input order.
+
+    Raises:
+        InputError: A document is a plain string or has no text, or an option is unusable.
+        ModelError: The chunk summaries stop getting shorter, or all come back empty.
+
+    Example:
+        >>> model = load_summarizer("sshleifer/distilbart-cnn-12-6")  # doctest: +SKIP
+        >>> [s] = summarize([doc.paragraphs], model, options=SummarizeOptions(preset="short"))
+        ... # doctest: +SKIP
+        >>> s.sentences, len(s.chunking.rounds)  # doctest: +SKIP
+    """
+    options = options or SummarizeOptions()
+    final = generation_settings(model, options)
+    limit = _chunk_limit(model, options)
+    (overhead,) = model.count_tokens([""])
+    if limit < overhead + 8:
+        raise InputError(
+            f"chunk limit of {limit} tokens (input limit less a margin of {options.margin}) "
+            "leaves no room for text; lower the margin or raise the input limit"
+        )
+    # A map round's summaries must shrink: two of them must fit in one chunk, or a round could
+    # produce as many chunks as it read and never finish.
+    cap = (limit - overhead) // 2
+    mapping = replace(
+        final,
+        min_new_tokens=min(final.min_new_tokens, cap),
+        max_new_tokens=min(final.max_new_tokens, cap),
+    )
+    inputs = [_check_document(d, doc) for d, doc in enumerate(documents)]
+    rounds: list[list[Round]] = [[] for _ in inputs]
+    active = list(range(len(inputs)))
+    while active:
+        plans = {d: _plan(d, inputs[d], rounds[d], model, limit, overhead) for d in active}
+        # A document whose input fits in one chunk gets its final summary in this round.
+        settings = {d: final if len(plans[d]) == 1 else mapping for d in active}
+        outputs = _generate(plans, settings, model, options.batch_size)
+        for d in active:
+            inputs[d] = [outputs[d, c].strip() for c in range(len(plans[d]))]
+            chunks = tuple(_record(p, s) for p, s in zip(plans[d], inputs[d], strict=True))
+            low, high = settings[d].min_new_tokens, settings[d].max_new_tokens
+            rounds[d].append(Round(chunks=chunks, min_new_tokens=low, max_new_tokens=high))
+        active = [d for d in active if len(rounds[d][-1].chunks) > 1]
+    signature = summary_signature(model, options)
+    results = []
+    for d in range(len(inputs)):
+        text = rounds[d][-1].chunks[0].summary
+        results.append(
+            Summary(
+                text=text,
+                sentences=tuple(text[s:e] for s, e in split_sentences(text)),
+                chunking=Chunking(limit=limit, rounds=tuple(rounds[d])),
+                signature=signature,
+            )
+        )
+    return results
+
+
+def _check_document(index: int, document: Sequence[str]) -> list[str]:
+    if isinstance(document, str):
+        raise InputError(
+            f"document {index} is a string, not a sequence of paragraphs; pass [[text]] for one"
+        )
+    paragraphs = list(document)
+    if not any(p.strip() for p in paragraphs):
+        raise InputError(f"document {index} has no text to summarize")
+    return paragraphs
+
+
+def _plan(
+    doc: int,
+    paragraphs: list[str],
+    done: list[Round],
+    model: Seq2Seq,
+    limit: int,
+    overhead: int,
+) -> list[_Piece]:
+    """Chunk one round's input, checking that a reduce round makes progress."""
+    chunks = _chunk(paragraphs, model, limit, overhead)
+    if not chunks:
+        raise ModelError(
+            f"document {doc}: the model returned an empty summary for all {len(paragraphs)} "
+            f"chunks of round {len(done)}; check the summarization model"
+        )
+    # Each round must shrink the text, or map-reduce would never end.
+    before = sum(c.tokens for c in done[-1].chunks) if done else None
+    after = sum(c.tokens for c in chunks)
+    if before is not None and len(chunks) > 1 and after >= before:
+        raise ModelError(
+            f"document {doc}: round {len(done)} chunk summaries are {after} tokens, not shorter "
+            f"than the {before} tokens they summarize; lower the maximum summary length"
+        )
+    return chunks
+
+
+def _chunk(paragraphs: Sequence[str], model: Seq2Seq, limit: int, overhead: int) -> list[_Piece]:
+    """Whole paragraphs where they fit, else their sentences, else word windows; then packed."""
+    found = [(i, p, split_sentences(p)) for i, p in enumerate(paragraphs)]
+    found = [(i, p, spans) for i, p, spans in found if spans]
+    texts = [" ".join(_clean(p, s, e) for s, e in spans) for _, p, spans in found]
+    pieces: list[_Piece] = []
+    for (i, p, spans), text, tokens in zip(found, texts, _count(model, texts), strict=True):
+        if tokens <= limit:
+            parts = tuple(
+                Span(paragraph=i, sentence=k, start=s, end=e) for k, (s, e) in enumerate(spans)
+            )
+            pieces.append(_Piece(text, tokens, parts))
+            continue
+        sentences = [_clean(p, s, e) for s, e in spans]
+        for k, ((s, e), sentence, n) in enumerate(
+            zip(spans, sentences, _count(model, sentences), strict=True)
+        ):
+            if n <= limit:
+                pieces.append(_Piece(sentence, n, (Span(paragraph=i, sentence=k, start=s, end=e),)))
+            else:
+                pieces.extend(_word_windows(p, i, k, s, e, model, limit, overhead))
+    return [_merge(group, tokens) for group, tokens in _pack(pieces, model, limit, overhead)]
+
+
+def _word_windows(
+    paragraph: str,
+    index: int,
+    sentence: int,
+    start: int,
+    end: int,
+    model: Seq2Seq,
+    limit: int,
+    overhead: int,
+) -> list[_Piece]:
+    """Cut one over-long sentence into windows of whole words, each within the limit."""
+    # finditer with a start position still reports offsets into the whole paragraph.
+    words = [(m.start(), m.end()) for m in _WORD.finditer(paragraph, start, end)]
+    texts = [paragraph[a:b] for a, b in words]
+    pieces = []
+    for (a, b), text, tokens in zip(words, texts, _count(model, texts), strict=True):
+        if tokens > limit:
+            pieces.extend(_char_windows(text, a, index, sentence, model, limit))
+            continue
+        span = Span(paragraph=index, sentence=sentence, start=a, end=b, cut=True)
+        pieces.append(_Piece(text, tokens, (span,)))
+    windows = []
+    for group, tokens in _pack(pieces, model, limit, overhead):
+        first, last = group[0].spans[0], group[-1].spans[-1]
+        span = replace(first, end=last.end)
+        windows.append(_Piece(_join(group), tokens, (span,)))
+    return windows
+
+
+def _char_windows(
+    word: str, offset: int, index: int, sentence: int, model: Seq2Seq, limit: int
+) -> list[_Piece]:
+    """The last resort, for a "word" longer than a chunk (a URL, a run of symbols): cut at
+    characters, halving the window until every piece fits. Nothing is dropped."""
+    size = max(1, len(word) // 2)
+    while True:
+        parts = [word[i : i + size] for i in range(0, len(word), size)]
+        counts = model.count_tokens(parts)
+        if max(counts) <= limit or size == 1:
+            break
+        size = max(1, size // 2)
+    return [
+        _Piece(
+            part,
+            tokens,
+            (
+                Span(
+                    paragraph=index,
+                    sentence=sentence,
+                    start=offset + k * size,
+                    end=offset + k * size + len(part),
+                    cut=True,
+                ),
+            ),
+        )
+        for k, (part, tokens) in enumerate(zip(parts, counts, strict=True))
+    ]
+
+
+def _pack(
+    pieces: Sequence[_Piece], model: Seq2Seq, limit: int, overhead: int
+) -> list[tuple[list[_Piece], int]]:
+    """Greedily group consecutive pieces while the re-measured join stays within the limit."""
+    groups: list[tuple[list[_Piece], int]] = []
+    for piece in pieces:
+        if groups:
+            members, tokens = groups[-1]
+            if tokens + piece.tokens - overhead <= limit + _JOIN_SLACK:
+                (measured,) = model.count_tokens([_join([*members, piece])])
+                if measured <= limit:
+                    groups[-1] = ([*members, piece], measured)
+                    continue
+        groups.append(([piece], piece.tokens))
+    return groups
+
+
+def _merge(group: list[_Piece], tokens: int) -> _Piece:
+    return _Piece(_join(group), tokens, tuple(s for p in group for s in p.spans))
+
+
+def _join(pieces: Sequence[_Piece]) -> str:
+    # Paragraphs are joined by a space, as in the CNN/DailyMail articles BART summarizers saw.
+    return " ".join(p.text for p in pieces)
+
+
+def _clean(paragraph: str, start: int, end: int) -> str:
+    return " ".join(paragraph[start:end].split())
+
+
+def _count(model: Seq2Seq, texts: list[str]) -> list[int]:
+    return model.count_tokens(texts) if texts else []
+
+
+def _record(piece: _Piece, summary: str) -> Chunk:
+    paragraphs = tuple(dict.fromkeys(s.paragraph for s in piece.spans))
+    return Chunk(paragraphs=paragraphs, spans=piece.spans, tokens=piece.tokens, summary=summary)
+
+
+def _generate(
+    plans: dict[int, list[_Piece]],
+    settings: dict[int, GenerateOptions],
+    model: Seq2Seq,
+    batch_size: int,
+) -> dict[tuple[int, int], str]:
+    """Run one round's chunks, keyed (document, chunk); batches per setting, longest first."""
+    outputs: dict[tuple[int, int], str] = {}
+    for setting in dict.fromkeys(settings.values()):
+        jobs = [
+            (d, c, p)
+            for d, plan in plans.items()
+            if settings[d] == setting
+            for c, p in enumerate(plan)
+        ]
+        jobs.sort(key=lambda job: (-job[2].tokens, job[0], job[1]))
+        for at in range(0, len(jobs), batch_size):
+            batch = jobs[at : at + batch_size]
+            bounds = [setting.max_new_tokens] * len(batch)
+            texts = model.generate([p.text for _, _, p in batch], setting, max_new_tokens=bounds)
+            if len(texts) != len(batch):
+                raise ModelError(f"{model.info.name}: {len(texts)} outputs for {len(batch)} inputs")
+            for (d, c, _), text in zip(batch, texts, strict=True):
+                outputs[d, c] = text
+    return outputs
