@@ -37,17 +37,22 @@ class HFSeq2Seq:
         batch = self.tokenizer(
             [self.info.prefix + t for t in texts], return_tensors="pt", padding=True
         ).to(self.model.device)
+        # Beam-only settings passed to greedy search make transformers warn on every batch.
+        beam = (
+            {"length_penalty": options.length_penalty, "early_stopping": True}
+            if options.num_beams > 1
+            else {}
+        )
         with torch.inference_mode():
             out = self.model.generate(
                 **batch,
                 num_beams=options.num_beams,
-                length_penalty=options.length_penalty,
                 no_repeat_ngram_size=options.no_repeat_ngram_size,
                 repetition_penalty=options.repetition_penalty,
                 min_new_tokens=options.min_new_tokens,
                 max_new_tokens=max(max_new_tokens),
-                early_stopping=options.num_beams > 1,
                 do_sample=False,
+                **beam,
             )
         # The batch runs to its longest bound; cut each row to its own bound so an output never
         # depends on its batch neighbours.

@@ -115,7 +115,23 @@ def marian_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def marian(marian_dir: Path):
     from mtsum import load_translator
 
-    return load_translator(str(marian_dir), device="cpu")
+    # One thread: with other processes on the two cores, OpenMP oversubscription made tests ~20x
+    # slower.
+    return load_translator(str(marian_dir), device="cpu", threads=1)
+
+
+@pytest.fixture(scope="session")
+def bart_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from bart_fixture import build_bart
+
+    return build_bart(tmp_path_factory.mktemp("bart"))
+
+
+@pytest.fixture(scope="session")
+def bart(bart_dir: Path):
+    from mtsum import load_summarizer
+
+    return load_summarizer(str(bart_dir), device="cpu", threads=1)
 
 
 @pytest.fixture
