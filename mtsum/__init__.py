@@ -12,6 +12,7 @@ Importing mtsum loads no model library: torch and transformers are imported by t
 from __future__ import annotations
 
 from mtsum._version import __version__
+from mtsum.align import Aligner, Alignment, Check, LexicalAligner, SentenceSupport
 from mtsum.errors import BusyError, InputError, ModelError, MtsumError
 from mtsum.models import (
     DEFAULT_MT_MODEL,
@@ -23,6 +24,14 @@ from mtsum.models import (
     load_summarizer,
     load_translator,
 )
+from mtsum.pipeline import (
+    CheckedSummary,
+    DocumentSummary,
+    check,
+    check_document,
+    summarize_texts,
+    summary_sentences,
+)
 from mtsum.score import (
     CorpusRouge,
     MTScore,
@@ -33,6 +42,7 @@ from mtsum.score import (
     translation_scores,
 )
 from mtsum.sources import Source, read_sources
+from mtsum.summarize import SummarizeOptions, Summary
 from mtsum.textprep import Segment, arabic_share, normalize, read_document, segment
 from mtsum.translate import (
     DocumentTranslation,
@@ -45,24 +55,35 @@ from mtsum.translate import (
 __all__ = [
     "DEFAULT_MT_MODEL",
     "DEFAULT_SUM_MODEL",
+    "Aligner",
+    "Alignment",
     "BusyError",
+    "Check",
+    "CheckedSummary",
     "CorpusRouge",
+    "DocumentSummary",
     "DocumentTranslation",
     "FunctionModel",
     "GenerateOptions",
     "InputError",
+    "LexicalAligner",
     "MTScore",
     "ModelError",
     "ModelInfo",
     "MtsumError",
     "RougeResult",
     "Segment",
+    "SentenceSupport",
     "Seq2Seq",
     "Source",
+    "SummarizeOptions",
+    "Summary",
     "TranslateOptions",
     "TranslatedSegment",
     "__version__",
     "arabic_share",
+    "check",
+    "check_document",
     "load_summarizer",
     "load_translator",
     "normalize",
@@ -72,6 +93,8 @@ __all__ = [
     "rouge_corpus",
     "rouge_many",
     "segment",
+    "summarize_texts",
+    "summary_sentences",
     "translate",
     "translate_segments",
     "translation_scores",

@@ -43,6 +43,24 @@ class TextFormat(str, Enum):
     json = "json"
 
 
+class SummaryFormat(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+class Lang(str, Enum):
+    auto = "auto"
+    ar = "ar"
+    en = "en"
+
+
+class Preset(str, Enum):
+    short = "short"
+    medium = "medium"
+    long = "long"
+
+
 class Device(str, Enum):
     auto = "auto"
     cpu = "cpu"
@@ -66,6 +84,28 @@ Beams = Annotated[
 ]
 Threads = Annotated[
     int | None, typer.Option("--threads", min=1, help="CPU threads (default: all cores).")
+]
+
+
+SumModel = Annotated[
+    str, typer.Option("--sum-model", help="Summarization model: hub name or local directory.")
+]
+SourceLang = Annotated[
+    Lang, typer.Option("--source-lang", help="Source language (auto: by script).")
+]
+TopK = Annotated[int, typer.Option("--top-k", min=1, help="Supporting paragraphs per sentence.")]
+MaxWords = Annotated[
+    int | None, typer.Option("--max-words", min=1, help="Longest summary, in words (approx.).")
+]
+MinWords = Annotated[
+    int | None, typer.Option("--min-words", min=0, help="Shortest summary, in words (approx.).")
+]
+SumBeams = Annotated[
+    int | None,
+    typer.Option("--sum-beams", min=1, help="Summary beam size (default: the model's own)."),
+]
+LengthPreset = Annotated[
+    Preset | None, typer.Option("--length", help="Length preset (default: the model's own).")
 ]
 
 
@@ -171,6 +211,124 @@ def translate(
             _write(render.translation_json(sources, docs), output)
         else:
             _write(render.translation_text(sources, docs), output)
+
+
+@app.command()
+def summarize(
+    inputs: Inputs,
+    output: Output = None,
+    fmt: Annotated[
+        SummaryFormat, typer.Option("--format", help="text, json or markdown.")
+    ] = SummaryFormat.text,
+    source_lang: SourceLang = Lang.auto,
+    mt_model: MtModel = "Helsinki-NLP/opus-mt-ar-en",
+    sum_model: SumModel = "sshleifer/distilbart-cnn-12-6",
+    top_k: TopK = 3,
+    length: LengthPreset = None,
+    max_words: MaxWords = None,
+    min_words: MinWords = None,
+    device: DeviceOpt = Device.auto,
+    beams: Beams = None,
+    sum_beams: SumBeams = None,
+    threads: Threads = None,
+    quiet: Quiet = False,
+) -> None:
+    """Translate (when Arabic), summarize, and show the paragraphs behind every sentence."""
+    with _errors():
+        from mtsum import render
+        from mtsum.models import load_summarizer, load_translator
+        from mtsum.pipeline import summarize_texts
+        from mtsum.sources import read_sources
+        from mtsum.summarize import SummarizeOptions
+        from mtsum.translate import TranslateOptions
+
+        sources = read_sources(inputs)
+        options = SummarizeOptions(
+            preset=length.value if length else None,
+            min_words=min_words,
+            max_words=max_words,
+            num_beams=sum_beams,
+        )
+        summarizer = load_summarizer(sum_model, device=device.value, threads=threads)
+        with _progress(quiet, "translate") as progress:
+            results = summarize_texts(
+                [s.text for s in sources],
+                summarizer=summarizer,
+                translator=lambda: load_translator(mt_model, device=device.value, threads=threads),
+                source_lang=source_lang.value,
+                translate_options=TranslateOptions(num_beams=beams),
+                summarize_options=options,
+                top_k=top_k,
+                progress=progress,
+            )
+        for source, result in zip(sources, results, strict=True):
+            if result.source.translation is not None:
+                for warning in result.source.translation.warnings:
+                    _warn(f"{source.path}: {warning}", quiet)
+        if fmt is SummaryFormat.json:
+            records = [
+                render.summary_record(s.id, s.path, r)
+                for s, r in zip(sources, results, strict=True)
+            ]
+            _write(render.dumps({"mtsum": __version__, "documents": records}), output)
+        elif fmt is SummaryFormat.markdown:
+            parts = [
+                render.summary_markdown(s.id, r) for s, r in zip(sources, results, strict=True)
+            ]
+            _write("\n".join(parts), output)
+        else:
+            header = len(sources) > 1
+            parts = [
+                render.summary_text(s.id, r, header=header)
+                for s, r in zip(sources, results, strict=True)
+            ]
+            _write("\n".join(parts), output)
+
+
+@app.command()
+def check(
+    source: Annotated[str, typer.Argument(help="The article: a file, or - for stdin.")],
+    summary: Annotated[Path, typer.Option("--summary", help="The summary to check (a text file).")],
+    output: Output = None,
+    fmt: Annotated[
+        SummaryFormat, typer.Option("--format", help="text, json or markdown.")
+    ] = SummaryFormat.text,
+    source_lang: SourceLang = Lang.auto,
+    mt_model: MtModel = "Helsinki-NLP/opus-mt-ar-en",
+    top_k: TopK = 3,
+    device: DeviceOpt = Device.auto,
+    threads: Threads = None,
+    quiet: Quiet = False,
+) -> None:
+    """Check a summary written elsewhere: what in it does the article support?"""
+    with _errors():
+        from mtsum import render
+        from mtsum.models import load_translator
+        from mtsum.pipeline import check_document, summary_sentences
+        from mtsum.sources import read_sources
+        from mtsum.textprep import read_document
+
+        [article] = read_sources([source])
+        sentences = summary_sentences(read_document(summary))
+        with _progress(quiet, "translate") as progress:
+            result = check_document(
+                article.text,
+                sentences,
+                translator=lambda: load_translator(mt_model, device=device.value, threads=threads),
+                source_lang=source_lang.value,
+                top_k=top_k,
+                progress=progress,
+            )
+        if fmt is SummaryFormat.json:
+            record = render.checked_record(article.id, str(summary), result)
+            _write(render.dumps({"mtsum": __version__, **record}), output)
+        elif fmt is SummaryFormat.markdown:
+            title = f"Check of {summary.name} against {article.id}"
+            _write(
+                render.check_markdown(title, result.source, result.check, result.signature), output
+            )
+        else:
+            _write(render.check_text(result.check), output)
 
 
 def main() -> None:

@@ -10,6 +10,19 @@ import pytest
 import mtsum
 
 EXPECTED = {
+    "Aligner",
+    "Alignment",
+    "Check",
+    "CheckedSummary",
+    "DocumentSummary",
+    "LexicalAligner",
+    "SentenceSupport",
+    "SummarizeOptions",
+    "Summary",
+    "check",
+    "check_document",
+    "summarize_texts",
+    "summary_sentences",
     "DEFAULT_MT_MODEL",
     "DEFAULT_SUM_MODEL",
     "BusyError",
