@@ -33,7 +33,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mtsum.align import Check, LexicalAligner, SentenceSupport, check_summary  # noqa: E402
+import mtsum  # noqa: E402
+from mtsum.align import Check, LexicalAligner, SentenceSupport  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "frank" / "validation.jsonl"
 RESULTS = ROOT / "bench" / "results" / "faithfulness.json"
@@ -123,7 +124,8 @@ def run_checks(rows: Sequence[dict], aligner: LexicalAligner) -> list[Check]:
     for row in rows:
         sentences = [line for line in row["summary_lines"] if line.strip()]
         paragraphs = [line for line in row["article_lines"] if line.strip()]
-        checks.append(check_summary(paragraphs, sentences, aligner=aligner))
+        # The public entry point, as a user would call it: English source, given sentences.
+        checks.append(mtsum.check(paragraphs, sentences, aligner=aligner, source_lang="en"))
     return checks
 
 
