@@ -334,3 +334,10 @@ def check(
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+from mtsum.cli_batch import batch as _batch  # noqa: E402
+from mtsum.cli_batch import score as _score  # noqa: E402
+
+app.command("batch")(_batch)
+app.command("score")(_score)

@@ -39,7 +39,7 @@ class TranslateOptions:
     """
 
     num_beams: int | None = None
-    batch_tokens: int = 4096
+    batch_tokens: int = 1024
     max_segment_tokens: int = 200
     length_ratio: float = 2.0
     length_slack: int = 10
