@@ -106,7 +106,8 @@ _MONTH_DATES = [
     # November 10 | Nov. 10, 2022 | November 10th
     re.compile(rf"\b(?P<month>{_EN_MONTH})\.? {_DAY}\b(?:,? {_YEAR}\b)?(?![.,]?\d)", re.I),
     # 10 November 2022 | 10th of November
-    re.compile(rf"(?<!\d){_DAY} (?:of )?(?P<month>{_EN_MONTH})\b\.?(?:,? {_YEAR}\b)?", re.I),
+    # An abbreviation dot only before a year: "10 Nov. 2022", but "on 5 May." ends a sentence.
+    re.compile(rf"(?<!\d){_DAY} (?:of )?(?P<month>{_EN_MONTH})\b(?:\.?,? {_YEAR}\b)?", re.I),
     # November 2022
     re.compile(rf"\b(?P<month>{_EN_MONTH})\.?,? {_YEAR}\b", re.I),
     # 10 تشرين الثاني/نوفمبر 2022 | 10 نوفمبر | شباط 2022 (one of day or year is required below)

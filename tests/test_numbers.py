@@ -130,3 +130,11 @@ def test_quantity_is_a_json_record() -> None:
     assert json.loads(json.dumps(dataclasses.asdict(quantity)))["value"] == "2000000"
     with pytest.raises(dataclasses.FrozenInstanceError):
         quantity.value = "3"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("text", "quoted"),
+    [("They met on 5 May.", "5 May"), ("They met on 10 Nov. 2022 in Cairo.", "10 Nov. 2022")],
+)
+def test_a_sentence_end_is_not_part_of_a_date(text: str, quoted: str) -> None:
+    assert [q.text for q in extract_quantities(text)] == [quoted]
