@@ -1,0 +1,179 @@
+"""`mtsum batch` and `mtsum score`: thin commands over `mtsum.batch`, registered in `mtsum.cli`.
+
+Exit codes as in `mtsum.cli`: 0 every document ok (or finished by an earlier run), 1 some
+documents failed (their rows in OUT_DIR/report.md say why), 3 INPUT_DIR missing or without
+documents, or an unreadable --hyp/--ref file, 4 a model unavailable (nothing is written), 5 another
+batch holds OUT_DIR.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mtsum.cli import (
+    Device,
+    DeviceOpt,
+    Lang,
+    LengthPreset,
+    MaxWords,
+    MinWords,
+    MtModel,
+    Quiet,
+    SourceLang,
+    SumModel,
+    TextFormat,
+    Threads,
+    TopK,
+    _errors,
+    _warn,
+    _write,
+)
+
+__all__ = ["batch", "score"]
+
+EXIT_SOME_FAILED = 1
+
+
+@contextmanager
+def _doc_progress(quiet: bool) -> Iterator[Callable[[int, int], None]]:
+    """A tqdm bar over documents on stderr; silent with -q or when stderr is no TTY."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc="batch", unit="doc", disable=True if quiet else None, file=sys.stderr)
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        yield update
+    finally:
+        bar.close()
+
+
+def batch(
+    input_dir: Annotated[
+        Path,
+        typer.Argument(
+            help="Folder of <id>.txt documents, with <id>.summary.ref<N>.en.txt and "
+            "<id>.translation.ref.en.txt references beside them.",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", help="Output folder: one folder per document and a report.")
+    ],
+    source_lang: SourceLang = Lang.auto,
+    mt_model: MtModel = "Helsinki-NLP/opus-mt-ar-en",
+    sum_model: SumModel = "sshleifer/distilbart-cnn-12-6",
+    top_k: TopK = 3,
+    length: LengthPreset = None,
+    max_words: MaxWords = None,
+    min_words: MinWords = None,
+    device: DeviceOpt = Device.auto,
+    beams: Annotated[
+        int | None,
+        typer.Option("--beams", min=1, help="Beam size of both models (default: their own)."),
+    ] = None,
+    threads: Threads = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Redo every document, even those already finished.")
+    ] = False,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--cache-dir", help="Translation cache folder (default: MTSUM_CACHE_DIR or user cache)."
+        ),
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Do not cache translations.")
+    ] = False,
+    max_bytes: Annotated[
+        int, typer.Option("--max-bytes", min=1, help="Refuse documents larger than this.")
+    ] = 1_000_000,
+    quiet: Quiet = False,
+) -> None:
+    """Translate, summarize, check and score every document of a folder; resumable."""
+    with _errors():
+        from mtsum.batch import BatchSettings, lazy_summarizer, lazy_translator, run_batch
+        from mtsum.cache import open_cache
+        from mtsum.summarize import SummarizeOptions
+        from mtsum.translate import TranslateOptions
+
+        settings = BatchSettings(
+            source_lang=source_lang.value,
+            translate=TranslateOptions(num_beams=beams),
+            summarize=SummarizeOptions(
+                preset=length.value if length else None,
+                min_words=min_words,
+                max_words=max_words,
+                num_beams=beams,
+            ),
+            top_k=top_k,
+            max_bytes=max_bytes,
+        )
+        kwargs = {"device": device.value, "threads": threads}
+        cache = None if no_cache else open_cache(cache_dir)
+        try:
+            with _doc_progress(quiet) as progress:
+                report = run_batch(
+                    input_dir,
+                    out,
+                    translator=lazy_translator(mt_model, **kwargs),
+                    summarizer=lazy_summarizer(sum_model, **kwargs),
+                    settings=settings,
+                    force=force,
+                    cache=cache,
+                    progress=progress,
+                )
+        finally:
+            if cache is not None:
+                cache.close()
+        for warning in report.warnings:
+            _warn(warning, quiet)
+        for row in report.documents:
+            for warning in row.warnings:
+                _warn(f"{row.path}: {warning}", quiet)
+        counts = ", ".join(f"{report.count(s)} {s}" for s in ("ok", "skipped", "failed"))
+        summary = f"{len(report.documents)} documents ({counts}); report in {out / 'report.md'}"
+        if report.failed:
+            typer.echo(f"mtsum: error: {report.failed} failed of {summary}", err=True)
+            raise typer.Exit(EXIT_SOME_FAILED)
+        if not quiet:
+            typer.echo(f"mtsum: {summary}", err=True)
+
+
+def score(
+    hyp: Annotated[Path, typer.Option("--hyp", help="The summary to score (a text file).")],
+    ref: Annotated[
+        list[Path], typer.Option("--ref", help="A reference summary; repeat for several.")
+    ],
+    lang: Annotated[
+        Lang, typer.Option("--lang", help="Tokenizer: ar, en, or auto (by the references).")
+    ] = Lang.auto,
+    fmt: Annotated[TextFormat, typer.Option("--format", help="text or json.")] = TextFormat.text,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")
+    ] = None,
+) -> None:
+    """ROUGE-1/2/L/Lsum of any summary against one or more references, with a signature."""
+    with _errors():
+        from mtsum.corpus import score_summary
+        from mtsum.render import dumps
+        from mtsum.report import score_record, score_text
+        from mtsum.textprep import read_document
+
+        hypothesis = read_document(hyp)
+        references = [read_document(r) for r in ref]
+        result = score_summary(hypothesis, references, lang=lang.value)
+        if fmt is TextFormat.json:
+            _write(dumps(score_record(str(hyp), [str(r) for r in ref], result)), output)
+        else:
+            _write(score_text(result), output)

@@ -1,0 +1,253 @@
+"""A folder of documents with their references beside them: reading it, and scoring against it.
+
+Layout (seeds/README.md): ``<id>.txt`` is a document, ``<id>.summary.ref<N>.en.txt`` its reference
+summaries (numbered order, ref2 before ref10) and ``<id>.translation.ref.en.txt`` its optional
+paragraph-aligned reference translation. `scan_folder` reads them all without raising for a bad
+document: its `Document` carries the error instead, so one file never stops a batch. A document's
+``input_hash`` covers its references too, since a changed reference changes its scores.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from mtsum.errors import InputError
+from mtsum.pipeline import detect_language, summary_sentences
+from mtsum.report import CorpusScores, DocRow, DocScores
+from mtsum.score import RougeResult, join_sentences, rouge, rouge_corpus, translation_scores
+from mtsum.sources import document_paths
+from mtsum.state import content_hash
+from mtsum.textprep import decode_document
+
+__all__ = [
+    "Document",
+    "Reference",
+    "corpus_scores",
+    "scan_folder",
+    "score_document",
+    "score_summary",
+]
+
+_SUMMARY_REF = re.compile(r"(?P<id>.+)\.summary\.ref(?P<n>\d+)\.en\.txt")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reference:
+    """A reference file beside a document: its text, or why it cannot be used."""
+
+    name: str
+    digest: str
+    text: str | None
+    error: str | None
+
+    @property
+    def lines(self) -> list[str]:
+        """The non-empty lines, stripped: one per paragraph for a reference translation."""
+        return [line.strip() for line in (self.text or "").splitlines() if line.strip()]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Document:
+    """A document as read: its text and language, or the error that makes it fail."""
+
+    id: str
+    path: str
+    input_hash: str
+    text: str | None
+    lang: str | None
+    error: str | None
+    summary_refs: tuple[Reference, ...]
+    translation_ref: Reference | None
+
+
+def _read_ref(path: Path) -> Reference:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        error = f"{path}: cannot be read ({exc.strerror})"
+        return Reference(name=path.name, digest="unreadable", text=None, error=error)
+    try:
+        text, error = decode_document(data, name=str(path)), None
+    except InputError as exc:
+        text, error = None, str(exc)
+    return Reference(name=path.name, digest=content_hash(data), text=text, error=error)
+
+
+def _summary_refs(directory: Path) -> dict[str, list[Path]]:
+    # One listing for the whole folder, not one per document.
+    found: dict[str, list[tuple[int, Path]]] = {}
+    for path in directory.iterdir():
+        match = _SUMMARY_REF.fullmatch(path.name)
+        if match and path.is_file():
+            found.setdefault(match["id"], []).append((int(match["n"]), path))
+    return {doc: [p for _, p in sorted(refs)] for doc, refs in found.items()}
+
+
+def _read(
+    path: Path, refs: tuple[Reference, ...], *, source_lang: str, max_bytes: int, reserved: str
+) -> Document:
+    translation = path.with_name(f"{path.stem}.translation.ref.en.txt")
+    translation_ref = _read_ref(translation) if translation.is_file() else None
+    text = lang = error = None
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        data, error = b"", f"{path}: cannot be read ({exc.strerror})"
+    if error is None and reserved:
+        error = f"{path}: its id {path.stem!r} is the name of a {reserved}; rename it"
+    if error is None and len(data) > max_bytes:
+        error = (
+            f"{path}: {len(data):,} bytes, over the limit of {max_bytes:,}; split the "
+            "document or raise --max-bytes"
+        )
+    if error is None:
+        try:
+            text = decode_document(data, name=str(path))
+            lang = detect_language(text, source_lang)
+        except InputError as exc:
+            text, error = None, str(exc)
+    parts = [content_hash(data), *(f"{r.name}:{r.digest}" for r in refs)]
+    if translation_ref is not None:
+        parts.append(f"{translation_ref.name}:{translation_ref.digest}")
+    return Document(
+        id=path.stem,
+        path=str(path),
+        input_hash=content_hash("\n".join(parts).encode()),
+        text=text,
+        lang=lang,
+        error=error,
+        summary_refs=refs,
+        translation_ref=translation_ref,
+    )
+
+
+def scan_folder(
+    directory: str | Path,
+    *,
+    source_lang: str = "auto",
+    max_bytes: int,
+    reserved: Collection[str] = (),
+) -> list[Document]:
+    """Read every document of a folder, sorted by file name, with its references.
+
+    Args:
+        directory: The folder.
+        source_lang: ``auto``, ``ar`` or ``en``: how each document's language is decided.
+        max_bytes: A larger document fails ("too large").
+        reserved: Ids a document may not have (names the caller writes beside the outputs).
+
+    Returns:
+        One `Document` per ``<id>.txt``; a document that cannot be used has ``error`` set.
+
+    Raises:
+        InputError: The folder is missing or holds no documents.
+    """
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise InputError(f"{folder}: no such directory; pass the folder of <id>.txt documents")
+    paths = document_paths(folder)
+    if not paths:
+        raise InputError(f"{folder}: no <id>.txt documents (references alone are not documents)")
+    refs = _summary_refs(folder)
+    return [
+        _read(
+            p,
+            tuple(_read_ref(r) for r in refs.get(p.stem, [])),
+            source_lang=source_lang,
+            max_bytes=max_bytes,
+            reserved="run report file" if p.stem in reserved else "",
+        )
+        for p in paths
+    ]
+
+
+def score_summary(hypothesis: str, references: Sequence[str], *, lang: str = "auto") -> RougeResult:
+    """ROUGE of a summary text against reference texts, as `mtsum score` and `mtsum batch` score.
+
+    Every text is split into sentences (at line ends and sentence punctuation, see
+    `mtsum.pipeline.summary_sentences`) and written one per line, the form ROUGE-Lsum expects.
+
+    Args:
+        hypothesis: The summary.
+        references: One or more reference summaries; per metric the best counts.
+        lang: ``auto``, ``ar`` or ``en``, as in `mtsum.rouge_many`.
+
+    Returns:
+        The `RougeResult`, with its signature.
+
+    Raises:
+        InputError: No references, a single string instead of a list, or an unknown lang.
+
+    Example:
+        >>> score_summary("Rain fell. Cairo flooded.", ["Rain fell in Cairo."]).n_refs
+        1
+    """
+    if isinstance(references, str):
+        raise InputError("references is a str; pass a list of reference summaries")
+    refs = [join_sentences(summary_sentences(r)) for r in references]
+    return rouge(join_sentences(summary_sentences(hypothesis)), refs, lang=lang)
+
+
+def score_document(doc: Document, english: Sequence[str], sentences: Sequence[str]) -> DocScores:
+    """Score a document's summary and translation against the references found beside it.
+
+    Args:
+        doc: The document, with its references.
+        english: Its English paragraphs (the translation, for an Arabic document).
+        sentences: Its summary sentences.
+
+    Returns:
+        ROUGE when it has reference summaries; BLEU/chrF when it is Arabic and has a reference
+        translation. A reference that cannot be used is an ``*_error``, never an exception.
+    """
+    rouge_result = rouge_error = None
+    bad = [r.error for r in doc.summary_refs if r.error is not None]
+    if bad:
+        rouge_error = bad[0]
+    elif doc.summary_refs:
+        refs = [r.text or "" for r in doc.summary_refs]
+        rouge_result = score_summary("\n".join(sentences), refs, lang="en")
+    mt = mt_error = None
+    ref = doc.translation_ref
+    if ref is not None:
+        if doc.lang != "ar":
+            mt_error = "the document is not Arabic; nothing was translated"
+        elif ref.error is not None:
+            mt_error = ref.error
+        else:
+            try:
+                mt = translation_scores(list(english), ref.lines)
+            except InputError as exc:
+                mt_error = f"{ref.name}: {exc}"
+    return DocScores(
+        references=tuple(r.name for r in doc.summary_refs),
+        rouge=rouge_result,
+        rouge_error=rouge_error,
+        translation_reference=None if ref is None else ref.name,
+        translation=mt,
+        translation_error=mt_error,
+    )
+
+
+def corpus_scores(
+    docs: Sequence[Document], rows: Sequence[DocRow], english: Sequence[Sequence[str]]
+) -> CorpusScores:
+    """Corpus ROUGE over the rows with one, and BLEU/chrF over every paragraph of the documents
+    whose translation was scored (``english[i]`` are document i's English paragraphs)."""
+    rouges = [row.scores.rouge for row in rows if row.scores and row.scores.rouge]
+    hypotheses: list[str] = []
+    references: list[str] = []
+    n_docs = 0
+    for doc, row, paragraphs in zip(docs, rows, english, strict=True):
+        if row.scores is not None and row.scores.translation is not None and doc.translation_ref:
+            hypotheses += paragraphs
+            references += doc.translation_ref.lines
+            n_docs += 1
+    return CorpusScores(
+        rouge=rouge_corpus(rouges) if rouges else None,
+        translation=translation_scores(hypotheses, references) if hypotheses else None,
+        translation_docs=n_docs,
+    )

@@ -1,0 +1,687 @@
+"""`mtsum batch`: outputs, report, resume, force, failures, lock, crash recovery, exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mtsum.batch import (
+    OUTPUT_FILES,
+    BatchSettings,
+    LazyModel,
+    run_batch,
+    settings_signature,
+)
+from mtsum.cache import open_cache
+from mtsum.cli import app
+from mtsum.errors import BusyError, InputError, ModelError
+from mtsum.models import FunctionModel, Seq2Seq
+from mtsum.report import BatchReport, CorpusScores, DocRow, report_csv, report_markdown
+from mtsum.state import STATE_FILE, RunLock, RunState
+from mtsum.summarize import SummarizeOptions
+from mtsum.translate import TranslateOptions
+
+ROOT = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+ARABIC = {
+    "a": "زار وزير الخارجية القاهرة يوم الأربعاء.\n\nوقال إن المحادثات كانت مثمرة.\n",
+    "b": "أعلنت الحكومة خطة جديدة للطاقة.\n\nوستبدأ الخطة في عام 2024.\n",
+    "c": "ارتفعت أسعار النفط أمس بعد قرار أوبك.\n",
+}
+REF1 = "The foreign minister visited Cairo on Wednesday.\nHe said the talks were fruitful.\n"
+REF2 = "A minister visited Cairo.\n"
+# Two lines for a's two paragraphs.
+REF_TRANSLATION = "The foreign minister visited Cairo on Wednesday.\nHe said the talks went well.\n"
+
+
+@pytest.fixture(autouse=True)
+def _cache_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MTSUM_CACHE_DIR", str(tmp_path / "user-cache"))
+
+
+@dataclass
+class Counting(FunctionModel):
+    """A FunctionModel that also counts count_tokens calls: any use of the model at all."""
+
+    token_calls: int = 0
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        self.token_calls += 1
+        return super().count_tokens(texts)
+
+    @property
+    def used(self) -> int:
+        return self.calls + self.token_calls
+
+
+def translator(name: str = "fn-mt") -> Counting:
+    return Counting(lambda xs: [f"Report with {len(x.split())} words." for x in xs], name=name)
+
+
+def summarizer(name: str = "fn-sum") -> Counting:
+    return Counting(lambda xs: [" ".join(x.split()[:6]) + "." for x in xs], name=name)
+
+
+@dataclass
+class Loader:
+    """A zero-argument loader that counts how often it is called."""
+
+    model: Seq2Seq
+    loads: int = 0
+
+    def __call__(self) -> Seq2Seq:
+        self.loads += 1
+        return self.model
+
+
+@dataclass
+class Folder:
+    """A batch input folder and its output folder."""
+
+    input: Path
+    out: Path
+    models: dict[str, Counting] = field(default_factory=dict)
+
+    def run(self, **kwargs: object) -> BatchReport:
+        kwargs.setdefault("translator", self.models["mt"])
+        kwargs.setdefault("summarizer", self.models["sum"])
+        return run_batch(self.input, self.out, **kwargs)  # type: ignore[arg-type]
+
+    def outputs(self) -> dict[str, bytes]:
+        """Every per-document output file, by path relative to OUT_DIR."""
+        return {
+            p.relative_to(self.out).as_posix(): p.read_bytes() for p in sorted(self.out.glob("*/*"))
+        }
+
+
+def write_docs(folder: Path, docs: dict[str, str | bytes]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in docs.items():
+        path = folder / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Folder:
+    write_docs(
+        tmp_path / "in",
+        {
+            **{f"{k}.txt": v for k, v in ARABIC.items()},
+            "a.summary.ref1.en.txt": REF1,
+            "a.summary.ref2.en.txt": REF2,
+            "a.translation.ref.en.txt": REF_TRANSLATION,
+        },
+    )
+    return Folder(tmp_path / "in", tmp_path / "out", {"mt": translator(), "sum": summarizer()})
+
+
+def statuses(report: BatchReport) -> dict[str, str]:
+    return {row.id: row.status for row in report.documents}
+
+
+# --- outputs and report -------------------------------------------------------------------------
+
+
+def test_outputs_report_and_scores(folder: Folder) -> None:
+    seen: list[tuple[int, int]] = []
+    report = folder.run(progress=lambda done, total: seen.append((done, total)))
+    assert statuses(report) == {"a": "ok", "b": "ok", "c": "ok"}
+    assert seen == [(0, 3), (1, 3), (2, 3), (3, 3)]
+    for doc in ARABIC:
+        assert sorted(p.name for p in (folder.out / doc).iterdir()) == sorted(OUTPUT_FILES)
+    result = json.loads((folder.out / "a" / "result.json").read_text(encoding="utf-8"))
+    assert result["status"] == "ok" and result["lang"] == "ar"
+    assert set(result["timings"]) == {"translate", "summarize", "align", "score", "total"}
+    assert result["translation"]["segments"] and result["check"]["sentences"]
+    # 2 paragraphs "Report with 6 words." / "Report with 5 words." against the two lines above.
+    translation = (folder.out / "a" / "translation.txt").read_text(encoding="utf-8")
+    assert translation == "Report with 6 words.\n\nReport with 5 words.\n"
+    scores = result["scores"]
+    assert scores["references"] == ["a.summary.ref1.en.txt", "a.summary.ref2.en.txt"]
+    assert scores["rouge"]["n_refs"] == 2 and "refs:2" in scores["rouge"]["signature"]
+    assert scores["translation"]["n_segments"] == 2
+    assert scores["translation"]["bleu_signature"].startswith("nrefs:1|")
+    # b and c have no references: no scores, no errors.
+    b = json.loads((folder.out / "b" / "result.json").read_text(encoding="utf-8"))
+    assert b["scores"]["rouge"] is None and b["scores"]["translation"] is None
+    assert b["scores"]["rouge_error"] is None and b["scores"]["translation_error"] is None
+    assert report.corpus.rouge is not None and report.corpus.rouge.n_docs == 1
+    assert report.corpus.translation is not None and report.corpus.translation.n_segments == 2
+    on_disk = json.loads((folder.out / "report.json").read_text(encoding="utf-8"))
+    assert on_disk["counts"] == {"ok": 3, "skipped": 0, "failed": 0}
+    assert [d["id"] for d in on_disk["documents"]] == ["a", "b", "c"]
+    rows = list(csv.DictReader(io.StringIO((folder.out / "report.csv").read_text())))
+    assert [r["status"] for r in rows] == ["ok", "ok", "ok"]
+    assert float(rows[0]["rouge1"]) == round(scores["rouge"]["scores"]["rouge1"]["fmeasure"], 4)
+    assert rows[1]["rouge1"] == "" and rows[0]["n_paragraphs"] == "2"
+    markdown = (folder.out / "report.md").read_text(encoding="utf-8")
+    assert "| a | ok | 2 |" in markdown and report.corpus.rouge.signature in markdown
+    assert "## Scores" in (folder.out / "a" / "report.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "error"),
+    [
+        ("bad.txt", "نص".encode() + b"\xff rest", "not valid UTF-8 at byte 4"),
+        ("empty.txt", b"", "empty"),
+        ("big.txt", ("كلمة " * 400).encode(), "over the limit of 1,000"),
+    ],
+)
+def test_bad_document_fails_alone(folder: Folder, name: str, content: bytes, error: str) -> None:
+    write_docs(folder.input, {name: content})
+    doc = Path(name).stem
+    report = folder.run(settings=BatchSettings(max_bytes=1000))
+    assert statuses(report) == {"a": "ok", "b": "ok", doc: "failed", "c": "ok"}
+    [row] = [r for r in report.documents if r.status == "failed"]
+    assert error in (row.error or "") and report.failed == 1
+    result = json.loads((folder.out / doc / "result.json").read_text(encoding="utf-8"))
+    assert result["status"] == "failed" and error in result["error"]
+    assert [p.name for p in (folder.out / doc).iterdir()] == ["result.json"]
+    with RunState(folder.out) as state:
+        assert {r.doc_id: r.status for r in state.records()}[doc] == "failed"
+
+
+def test_document_named_like_the_report_fails_without_a_folder(folder: Folder) -> None:
+    write_docs(folder.input, {"report.json.txt": "نص قصير."})
+    report = folder.run()
+    assert statuses(report)["report.json"] == "failed"
+    assert "is the name of a run report file; rename it" in (report.documents[3].error or "")
+    assert json.loads((folder.out / "report.json").read_text(encoding="utf-8"))["counts"] == {
+        "ok": 3,
+        "skipped": 0,
+        "failed": 1,
+    }
+
+
+def test_model_error_in_one_document_keeps_the_others(folder: Folder) -> None:
+    def fussy(texts: list[str]) -> list[str]:
+        if any("6 words" in t for t in texts):  # only a's first paragraph
+            raise ModelError("fussy: cannot summarize this")
+        return ["Short summary." for _ in texts]
+
+    report = folder.run(summarizer=FunctionModel(fussy))
+    assert statuses(report) == {"a": "failed", "b": "ok", "c": "ok"}
+    assert report.documents[0].error == "fussy: cannot summarize this"
+
+
+def test_bug_in_one_document_is_a_failed_row_with_traceback(folder: Folder) -> None:
+    report = folder.run(summarizer=FunctionModel(lambda xs: 1 / 0))  # type: ignore[arg-type,return-value]
+    assert report.failed == 3
+    assert report.documents[0].error == "internal error: ZeroDivisionError: division by zero"
+    result = json.loads((folder.out / "a" / "result.json").read_text(encoding="utf-8"))
+    assert "ZeroDivisionError" in result["traceback"]
+
+
+def test_failure_removes_outputs_of_an_earlier_input(folder: Folder) -> None:
+    folder.run()
+    (folder.input / "b.txt").write_bytes(b"\xff\xfe\xff")  # now undecodable
+    report = folder.run()
+    assert statuses(report)["b"] == "failed"
+    assert [p.name for p in (folder.out / "b").iterdir()] == ["result.json"]
+
+
+def test_translation_reference_mismatch_is_recorded_not_raised(folder: Folder) -> None:
+    write_docs(folder.input, {"b.translation.ref.en.txt": "Only one line.\n"})
+    report = folder.run()
+    b = report.documents[1]
+    assert b.status == "ok" and b.scores is not None and b.scores.translation is None
+    assert b.scores.translation_error == (
+        "b.translation.ref.en.txt: 2 hypothesis paragraphs but 1 reference paragraphs; "
+        "align them one to one"
+    )
+    # The corpus score keeps only the documents whose paragraphs pair up.
+    assert report.corpus.translation is not None and report.corpus.translation_docs == 1
+
+
+def test_english_documents_need_no_translator(tmp_path: Path) -> None:
+    write_docs(tmp_path / "in", {"e.txt": "The minister spoke on Wednesday.\n\nMarkets closed.\n"})
+    load = Loader(translator())
+    mt = LazyModel(name="no/such-model-needed", role="translation", load=load)
+    report = run_batch(tmp_path / "in", tmp_path / "out", translator=mt, summarizer=summarizer())
+    assert statuses(report) == {"e": "ok"} and load.loads == 0
+    assert report.documents[0].lang == "en" and not report.settings[0].startswith("mt:")
+
+
+# --- resume -------------------------------------------------------------------------------------
+
+
+def test_rerun_loads_no_model(folder: Folder, marian_dir: Path, bart_dir: Path) -> None:
+    def lazy() -> tuple[LazyModel, LazyModel, Loader, Loader]:
+        loads = Loader(translator()), Loader(summarizer())
+        mt = LazyModel(name=str(marian_dir), role="translation", load=loads[0])
+        sm = LazyModel(name=str(bart_dir), role="summarization", load=loads[1])
+        return mt, sm, *loads
+
+    mt, sm, mt_load, sum_load = lazy()
+    first = folder.run(translator=mt, summarizer=sm)
+    assert set(statuses(first).values()) == {"ok"} and (mt_load.loads, sum_load.loads) == (1, 1)
+    before = folder.outputs()
+    mt, sm, mt_load, sum_load = lazy()
+    report = folder.run(translator=mt, summarizer=sm)
+    assert statuses(report) == {"a": "skipped", "b": "skipped", "c": "skipped"}
+    assert (mt_load.loads, sum_load.loads) == (0, 0)
+    assert folder.outputs() == before
+    # Skipped rows carry the scores of the run that made them.
+    assert [r.scores for r in report.documents] == [r.scores for r in first.documents]
+
+
+def test_rerun_calls_no_injected_model(folder: Folder) -> None:
+    folder.run()
+    before = folder.outputs()
+    mt, sm = translator(), summarizer()
+    report = folder.run(translator=mt, summarizer=sm)
+    assert statuses(report) == {"a": "skipped", "b": "skipped", "c": "skipped"}
+    assert mt.used == sm.used == 0
+    assert folder.outputs() == before
+
+
+def test_changed_document_is_the_only_one_redone(folder: Folder) -> None:
+    folder.run()
+    before = folder.outputs()
+    (folder.input / "b.txt").write_text(ARABIC["b"] + "\nفقرة جديدة.\n", encoding="utf-8")
+    mt, sm = translator(), summarizer()
+    report = folder.run(translator=mt, summarizer=sm)
+    assert statuses(report) == {"a": "skipped", "b": "ok", "c": "skipped"}
+    assert mt.calls > 0 and sm.calls > 0
+    after = folder.outputs()
+    assert {k for k in after if after[k] != before.get(k)} >= {"b/result.json", "b/translation.txt"}
+    assert all(after[k] == before[k] for k in before if not k.startswith("b/"))
+
+
+@pytest.mark.parametrize(
+    ("change", "redone"),
+    [
+        ({"settings": BatchSettings(top_k=2)}, True),
+        ({"settings": BatchSettings(source_lang="ar")}, True),
+        ({"settings": BatchSettings(translate=TranslateOptions(num_beams=1))}, True),
+        ({"settings": BatchSettings(summarize=SummarizeOptions(max_words=5))}, True),
+        ({"translator": translator("other-mt")}, True),
+        ({"summarizer": summarizer("other-sum")}, True),
+        ({"settings": BatchSettings(max_bytes=10_000)}, False),  # refuses, changes no output
+        ({"force": True}, True),
+    ],
+)
+def test_changed_settings_redo_every_document(
+    folder: Folder, change: dict[str, object], redone: bool
+) -> None:
+    folder.run()
+    report = folder.run(**change)
+    assert set(statuses(report).values()) == ({"ok"} if redone else {"skipped"})
+
+
+def test_changed_or_new_reference_redoes_its_document(folder: Folder) -> None:
+    folder.run()
+    write_docs(
+        folder.input,
+        {"c.summary.ref10.en.txt": "Oil rose.\n", "c.summary.ref2.en.txt": "Prices rose.\n"},
+    )
+    report = folder.run()
+    assert statuses(report) == {"a": "skipped", "b": "skipped", "c": "ok"}
+    scores = report.documents[2].scores
+    assert scores is not None and scores.rouge is not None and scores.rouge.n_refs == 2
+    assert scores.references == ("c.summary.ref2.en.txt", "c.summary.ref10.en.txt")
+    (folder.input / "c.summary.ref2.en.txt").write_text("Prices fell.\n", encoding="utf-8")
+    assert statuses(folder.run()) == {"a": "skipped", "b": "skipped", "c": "ok"}
+
+
+def test_deleted_output_is_made_again(folder: Folder) -> None:
+    folder.run()
+    (folder.out / "c" / "summary.txt").unlink()
+    report = folder.run()
+    assert statuses(report) == {"a": "skipped", "b": "skipped", "c": "ok"}
+    assert (folder.out / "c" / "summary.txt").is_file()
+
+
+def test_force_translates_nothing_already_cached(folder: Folder) -> None:
+    with open_cache() as cache:
+        first = folder.run(cache=cache)
+    assert first.cache_misses > 0 and first.cache_hits == 0
+    mt = translator()
+    with open_cache() as cache:
+        report = folder.run(translator=mt, force=True, cache=cache)
+    assert set(statuses(report).values()) == {"ok"}
+    assert mt.calls == 0 and report.cache_misses == 0 and report.cache_hits == first.cache_misses
+
+
+def test_document_interrupted_during_force_is_redone(folder: Folder) -> None:
+    """A force run stopped inside c: c's earlier record must not let the next run skip it."""
+    folder.run()
+
+    def interrupted(texts: list[str]) -> list[str]:
+        if any("7 words" in t for t in texts):  # c's only paragraph
+            raise KeyboardInterrupt
+        return ["Short summary." for _ in texts]
+
+    # The same name as the first run's summarizer: the same settings signature.
+    with pytest.raises(KeyboardInterrupt):
+        folder.run(summarizer=FunctionModel(interrupted, name="fn-sum"), force=True)
+    assert statuses(folder.run()) == {"a": "skipped", "b": "skipped", "c": "ok"}
+
+
+# --- what stops a run ---------------------------------------------------------------------------
+
+
+def test_lock_held_refuses_and_changes_nothing(folder: Folder) -> None:
+    folder.run()
+    (folder.input / "a.txt").write_text(ARABIC["a"] + "\nإضافة.\n", encoding="utf-8")
+    before = folder.outputs()
+    state = (folder.out / STATE_FILE).read_bytes()
+    with RunLock(folder.out), pytest.raises(BusyError, match="in use by another mtsum batch"):
+        folder.run()
+    assert folder.outputs() == before and (folder.out / STATE_FILE).read_bytes() == state
+
+
+def test_model_that_cannot_load_writes_nothing(folder: Folder, marian_dir: Path) -> None:
+    def broken() -> Seq2Seq:
+        raise ModelError("translation model x could not be loaded")
+
+    mt = LazyModel(name=str(marian_dir), role="translation", load=broken)
+    with pytest.raises(ModelError, match="could not be loaded"):
+        folder.run(translator=mt)
+    assert not folder.out.exists()
+
+
+@pytest.mark.parametrize(
+    ("docs", "message"),
+    [
+        (None, "no such directory"),
+        ({}, "no <id>.txt documents"),
+        ({"a.summary.ref1.en.txt": REF1}, "no <id>.txt documents"),
+        ({"a.txt": ARABIC["a"], "out": "a file"}, "is not a folder"),
+    ],
+)
+def test_input_dir_without_documents(
+    tmp_path: Path, docs: dict[str, str | bytes] | None, message: str
+) -> None:
+    if docs is not None:
+        write_docs(tmp_path / "in", docs)
+    out = tmp_path / "in" / "out"
+    with pytest.raises(InputError, match=message):
+        run_batch(tmp_path / "in", out, translator=translator(), summarizer=summarizer())
+    assert not out.exists() or out.is_file()
+
+
+# --- signatures and renderers --------------------------------------------------------------------
+
+
+MODELS = {"summarizer": "sum@1", "translator": "mt@1"}
+
+
+@pytest.mark.parametrize(
+    ("settings", "models", "same"),
+    [
+        (BatchSettings(), MODELS, True),
+        (BatchSettings(max_bytes=5), MODELS, True),  # decides refusals, not outputs
+        (BatchSettings(top_k=4), MODELS, False),
+        (BatchSettings(threshold=0.5), MODELS, False),
+        (BatchSettings(source_lang="ar"), MODELS, False),
+        (BatchSettings(translate=TranslateOptions(length_slack=5)), MODELS, False),
+        (BatchSettings(summarize=SummarizeOptions(preset="short")), MODELS, False),
+        (BatchSettings(), {**MODELS, "summarizer": "sum@2"}, False),
+        (BatchSettings(), {**MODELS, "translator": "mt@2"}, False),
+        (BatchSettings(), {**MODELS, "translator": None}, False),
+    ],
+)
+def test_settings_signature_table(
+    settings: BatchSettings, models: dict[str, str | None], same: bool
+) -> None:
+    ours = settings_signature(settings, **models)  # type: ignore[arg-type]
+    assert (ours == settings_signature(BatchSettings(), **MODELS)) is same
+
+
+def test_settings_signature_of_english_has_no_translator() -> None:
+    sig = settings_signature(BatchSettings(), summarizer="s@1", translator=None)
+    assert sig.startswith("sum:s@1|sum-opts:preset=None,") and "mt:" not in sig
+    assert sig.endswith("|top:3|thr:0.74|mtsum:0.1.0")
+
+
+def test_report_renderers_escape_and_flatten() -> None:
+    row = DocRow(id="x", path="in/x.txt", status="failed", error="bad | value\nsecond line")
+    flags = {"unsupported": 1, "number_not_in_source": 1}
+    ok = DocRow(
+        id="y",
+        path="in/y.txt",
+        status="ok",
+        lang="ar",
+        n_paragraphs=3,
+        n_summary_sentences=2,
+        support=0.5,
+        flagged=1,
+        flags=flags,
+        seconds=1.23456,
+    )
+    report = BatchReport(
+        input_dir="in",
+        out_dir="out",
+        documents=(row, ok),
+        corpus=CorpusScores(),
+        settings=("sig",),
+        seconds=2.0,
+    )
+    rows = list(csv.DictReader(io.StringIO(report_csv(report))))
+    assert rows[0]["error"] == "bad | value\nsecond line" and rows[0]["support"] == ""
+    assert rows[1]["flags"] == "number_not_in_source:1;unsupported:1"
+    assert rows[1]["seconds"] == "1.2346" and rows[1]["support"] == "0.5"
+    markdown = report_markdown(report)
+    assert "| x | failed |" in markdown and "bad \\| value second line |" in markdown
+    assert "| y | ok | 3 | 2 | 0.50 | 1 |" in markdown
+    assert "2 documents (1 ok, 0 skipped, 1 failed)" in markdown
+    assert "ROUGE: no document has reference summaries." in markdown
+
+
+# --- the command --------------------------------------------------------------------------------
+
+
+def cli_args(inp: Path, out: Path, marian_dir: Path, bart_dir: Path) -> list[str]:
+    models = ["--mt-model", str(marian_dir), "--sum-model", str(bart_dir)]
+    fast = ["--beams", "1", "--max-words", "8", "--threads", "1", "--device", "cpu", "-q"]
+    return ["batch", str(inp), "--out", str(out), *models, *fast]
+
+
+def test_cli_batch_on_tiny_models(tmp_path: Path, marian_dir: Path, bart_dir: Path) -> None:
+    inp, out = tmp_path / "in", tmp_path / "out"
+    write_docs(
+        inp,
+        {
+            "a.txt": ARABIC["a"],
+            "a.summary.ref1.en.txt": REF1,
+            "a.summary.ref2.en.txt": REF2,
+            "a.translation.ref.en.txt": REF_TRANSLATION,
+            "b.txt": ARABIC["b"],
+            "b.translation.ref.en.txt": "One line for two paragraphs.\n",
+            "c.txt": "نص".encode() + b"\xff rest",
+        },
+    )
+    args = cli_args(inp, out, marian_dir, bart_dir)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.strip() == (
+        f"mtsum: error: 1 failed of 3 documents (2 ok, 0 skipped, 1 failed); report in "
+        f"{out / 'report.md'}"
+    )
+    for doc in ("a", "b"):
+        result_json = json.loads((out / doc / "result.json").read_text(encoding="utf-8"))
+        assert result_json["status"] == "ok" and f"mt:{marian_dir}" in result_json["signature"]
+        assert (out / doc / "summary.txt").read_text(encoding="utf-8").strip()
+        assert len((out / doc / "translation.txt").read_text().strip().split("\n\n")) == 2
+        assert (
+            (out / doc / "report.md").read_text(encoding="utf-8").startswith(f"# Summary of {doc}")
+        )
+    failed = json.loads((out / "c" / "result.json").read_text(encoding="utf-8"))
+    assert failed["status"] == "failed" and "not valid UTF-8 at byte 4" in failed["error"]
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["counts"] == {"ok": 2, "skipped": 0, "failed": 1}
+    a, b, c = report["documents"]
+    assert a["scores"]["rouge"] is not None and a["scores"]["translation"]["n_segments"] == 2
+    assert b["scores"]["translation_error"].startswith("b.translation.ref.en.txt: 2 hypothesis")
+    assert c["status"] == "failed" and "not valid UTF-8" in c["error"]
+    rows = list(csv.DictReader(io.StringIO((out / "report.csv").read_text(encoding="utf-8"))))
+    assert [(r["id"], r["status"]) for r in rows] == [("a", "ok"), ("b", "ok"), ("c", "failed")]
+    assert "| c | failed |" in (out / "report.md").read_text(encoding="utf-8")
+    # `mtsum score` on the written summary reproduces the batch's ROUGE.
+    refs = [
+        "--ref",
+        str(inp / "a.summary.ref1.en.txt"),
+        "--ref",
+        str(inp / "a.summary.ref2.en.txt"),
+    ]
+    scored = runner.invoke(
+        app, ["score", "--hyp", str(out / "a" / "summary.txt"), *refs, "--format", "json"]
+    )
+    assert scored.exit_code == 0, scored.output
+    assert json.loads(scored.stdout)["scores"] == a["scores"]["rouge"]["scores"]
+    # The rerun skips both finished documents and leaves their files alone.
+    before = {p: p.read_bytes() for p in sorted(out.glob("[ab]/*"))}
+    again = runner.invoke(app, args)
+    assert again.exit_code == 1
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert [d["status"] for d in report["documents"]] == ["skipped", "skipped", "failed"]
+    assert {p: p.read_bytes() for p in sorted(out.glob("[ab]/*"))} == before
+
+
+def test_cli_batch_all_ok_exits_0_and_caches(
+    tmp_path: Path, marian_dir: Path, bart_dir: Path
+) -> None:
+    write_docs(tmp_path / "in", {"c.txt": ARABIC["c"]})
+    args = cli_args(tmp_path / "in", tmp_path / "out", marian_dir, bart_dir)
+    args.remove("-q")
+    result = runner.invoke(app, [*args, "--no-cache"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.endswith(
+        "mtsum: 1 documents (1 ok, 0 skipped, 0 failed); report in "
+        f"{tmp_path / 'out' / 'report.md'}\n"
+    )
+    assert not (tmp_path / "user-cache").exists()
+    result = runner.invoke(app, [*args, "--force", "--cache-dir", str(tmp_path / "mine")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "mine" / "translations.sqlite3").is_file()
+    assert not (tmp_path / "user-cache").exists()
+
+
+@pytest.mark.parametrize("option", ["--mt-model", "--sum-model"])
+def test_cli_model_unavailable_exit_4_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, marian_dir: Path, bart_dir: Path, option: str
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    write_docs(tmp_path / "in", {"a.txt": ARABIC["a"]})
+    args = cli_args(tmp_path / "in", tmp_path / "out", marian_dir, bart_dir)
+    args[args.index(option) + 1] = "mtsum-test/no-such-model"
+    result = runner.invoke(app, args)
+    assert result.exit_code == 4
+    assert "mtsum-test/no-such-model" in result.stderr and f"{option} PATH" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("make", [False, True])
+def test_cli_input_dir_errors_exit_3(tmp_path: Path, make: bool) -> None:
+    if make:  # a folder with references but no document
+        write_docs(tmp_path / "in", {"x.summary.ref1.en.txt": REF1})
+    result = runner.invoke(app, ["batch", str(tmp_path / "in"), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 3
+    assert not (tmp_path / "out").exists()
+    assert str(tmp_path / "in") in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_cli_lock_held_exit_5(tmp_path: Path, marian_dir: Path, bart_dir: Path) -> None:
+    write_docs(tmp_path / "in", {"c.txt": ARABIC["c"]})
+    (tmp_path / "out").mkdir()
+    args = cli_args(tmp_path / "in", tmp_path / "out", marian_dir, bart_dir)
+    with RunLock(tmp_path / "out"):
+        result = runner.invoke(app, args)
+    assert result.exit_code == 5
+    assert "in use by another mtsum batch (pid" in result.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".mtsum.lock"]
+
+
+# --- crash and resume ---------------------------------------------------------------------------
+
+
+def done_ids(out: Path) -> dict[str, float]:
+    """Finished documents and when, read as another process would while the batch runs."""
+    path = out / STATE_FILE
+    if not path.exists():
+        return {}
+    db = sqlite3.connect(path, timeout=10)
+    try:
+        rows = db.execute("SELECT doc_id, finished FROM documents WHERE status = 'ok'").fetchall()
+    except sqlite3.OperationalError:  # the table is not created yet
+        return {}
+    finally:
+        db.close()
+    return dict(rows)
+
+
+def wait_for(proc: subprocess.Popen[bytes], test: Callable[[], bool], what: str, log: Path) -> None:
+    deadline = time.monotonic() + 120
+    while not test():
+        if proc.poll() is not None:
+            stderr = log.read_text(encoding="utf-8", errors="replace")
+            raise AssertionError(f"the batch exited ({proc.returncode}) before {what}: {stderr}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"timed out waiting until {what}")
+        time.sleep(0.02)
+
+
+def test_kill_9_then_rerun_finishes_the_rest(
+    tmp_path: Path, marian_dir: Path, bart_dir: Path
+) -> None:
+    inp, out = tmp_path / "in", tmp_path / "out"
+    texts = list(ARABIC.values())
+    ids = [f"d{i:02d}" for i in range(10)]
+    write_docs(inp, {f"{d}.txt": texts[i % 3] + f"\nالفقرة رقم {i}.\n" for i, d in enumerate(ids)})
+    args = cli_args(inp, out, marian_dir, bart_dir)
+    env = {**os.environ, "MTSUM_CACHE_DIR": str(tmp_path / "user-cache")}
+    log = tmp_path / "stderr.txt"
+    command = [sys.executable, "-m", "mtsum", *args]
+    with log.open("wb") as stderr:
+        proc = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr
+        )
+    try:
+        # While it runs, a second batch on the same folder is refused, not interleaved.
+        wait_for(proc, lambda: (out / STATE_FILE).exists(), "it took the lock", log)
+        second = runner.invoke(app, args)
+        assert second.exit_code == 5, second.output
+        assert f"pid {proc.pid}" in second.stderr
+        wait_for(proc, lambda: bool(done_ids(out)), "a document was finished", log)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    done = done_ids(out)
+    assert 0 < len(done) < len(ids), "the kill came too late to test anything"
+    kept = {p: p.read_bytes() for d in done for p in (out / d).iterdir()}
+    assert not (out / "report.json").exists()
+
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    status = {d["id"]: d["status"] for d in report["documents"]}
+    assert status == {d: "skipped" if d in done else "ok" for d in ids}
+    assert {p: p.read_bytes() for p in kept} == kept
+    assert {k: v for k, v in done_ids(out).items() if k in done} == done
+    for d in ids:
+        assert sorted(p.name for p in (out / d).iterdir()) == sorted(OUTPUT_FILES)
+        json.loads((out / d / "result.json").read_text(encoding="utf-8"))
+    assert not list(out.rglob("*.tmp"))
