@@ -18,7 +18,7 @@ $(BIN)/mtsum: pyproject.toml
 install: $(BIN)/mtsum
 
 run: install
-	$(BIN)/mtsum translate seeds/000_91e72526449f324a.txt --format json -o outputs/000_91e72526449f324a.translation.json
+	$(BIN)/mtsum batch seeds/ --out outputs/
 
 lint: install
 	$(BIN)/ruff check mtsum tests bench

@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 
 from mtsum.cli import (
+    Beams,
     Device,
     DeviceOpt,
     Lang,
@@ -26,6 +27,7 @@ from mtsum.cli import (
     MtModel,
     Quiet,
     SourceLang,
+    SumBeams,
     SumModel,
     TextFormat,
     Threads,
@@ -78,10 +80,8 @@ def batch(
     max_words: MaxWords = None,
     min_words: MinWords = None,
     device: DeviceOpt = Device.auto,
-    beams: Annotated[
-        int | None,
-        typer.Option("--beams", min=1, help="Beam size of both models (default: their own)."),
-    ] = None,
+    beams: Beams = None,
+    sum_beams: SumBeams = None,
     threads: Threads = None,
     force: Annotated[
         bool, typer.Option("--force", help="Redo every document, even those already finished.")
@@ -114,7 +114,7 @@ def batch(
                 preset=length.value if length else None,
                 min_words=min_words,
                 max_words=max_words,
-                num_beams=beams,
+                num_beams=sum_beams,
             ),
             top_k=top_k,
             max_bytes=max_bytes,
