@@ -491,7 +491,19 @@ def test_report_renderers_escape_and_flatten() -> None:
 
 def cli_args(inp: Path, out: Path, marian_dir: Path, bart_dir: Path) -> list[str]:
     models = ["--mt-model", str(marian_dir), "--sum-model", str(bart_dir)]
-    fast = ["--beams", "1", "--sum-beams", "1", "--max-words", "8", "--threads", "1", "--device", "cpu", "-q"]
+    fast = [
+        "--beams",
+        "1",
+        "--sum-beams",
+        "1",
+        "--max-words",
+        "8",
+        "--threads",
+        "1",
+        "--device",
+        "cpu",
+        "-q",
+    ]
     return ["batch", str(inp), "--out", str(out), *models, *fast]
 
 
