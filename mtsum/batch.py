@@ -125,6 +125,7 @@ class LazyModel:
     name: str
     role: str
     load: Callable[[], Seq2Seq]
+    runtime: str = ""  # backend and compute type asked for: they change outputs too
 
     def __post_init__(self) -> None:
         if self.role not in _OPTIONS:
@@ -137,23 +138,59 @@ class LazyModel:
             ModelError: The model is neither local, cached nor downloadable.
         """
         found = resolve_model(self.name, role=self.role, option=_OPTIONS[self.role])
-        return f"{found.name}@{found.revision}"
+        return f"{found.name}@{found.revision}{self.runtime}"
 
 
 def lazy_translator(
-    name: str = DEFAULT_MT_MODEL, *, device: str = "auto", threads: int | None = None
+    name: str = DEFAULT_MT_MODEL,
+    *,
+    device: str = "auto",
+    threads: int | None = None,
+    backend: str = "auto",
+    compute_type: str | None = None,
+    cache_dir: str | Path | None = None,
 ) -> LazyModel:
-    """A `LazyModel` that loads `name` with `mtsum.load_translator`."""
-    load = partial(load_translator, name, device=device, threads=threads)
-    return LazyModel(name=name, role="translation", load=load)
+    """A `LazyModel` that loads `name` with `mtsum.load_translator` (same options)."""
+    load = partial(
+        load_translator,
+        name,
+        device=device,
+        threads=threads,
+        backend=backend,
+        compute_type=compute_type,
+        cache_dir=cache_dir,
+    )
+    return LazyModel(
+        name=name, role="translation", load=load, runtime=_runtime(backend, compute_type)
+    )
 
 
 def lazy_summarizer(
-    name: str = DEFAULT_SUM_MODEL, *, device: str = "auto", threads: int | None = None
+    name: str = DEFAULT_SUM_MODEL,
+    *,
+    device: str = "auto",
+    threads: int | None = None,
+    backend: str = "auto",
+    compute_type: str | None = None,
+    cache_dir: str | Path | None = None,
 ) -> LazyModel:
-    """A `LazyModel` that loads `name` with `mtsum.load_summarizer`."""
-    load = partial(load_summarizer, name, device=device, threads=threads)
-    return LazyModel(name=name, role="summarization", load=load)
+    """A `LazyModel` that loads `name` with `mtsum.load_summarizer` (same options)."""
+    load = partial(
+        load_summarizer,
+        name,
+        device=device,
+        threads=threads,
+        backend=backend,
+        compute_type=compute_type,
+        cache_dir=cache_dir,
+    )
+    return LazyModel(
+        name=name, role="summarization", load=load, runtime=_runtime(backend, compute_type)
+    )
+
+
+def _runtime(backend: str, compute_type: str | None) -> str:
+    return f"[{backend},{compute_type or 'default'}]"
 
 
 def _options(options: TranslateOptions | SummarizeOptions) -> str:

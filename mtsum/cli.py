@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -61,6 +61,12 @@ class Preset(str, Enum):
     long = "long"
 
 
+class Backend(str, Enum):
+    auto = "auto"
+    ctranslate2 = "ctranslate2"
+    transformers = "transformers"
+
+
 class Device(str, Enum):
     auto = "auto"
     cpu = "cpu"
@@ -87,6 +93,22 @@ Threads = Annotated[
 ]
 
 
+BackendOpt = Annotated[
+    Backend,
+    typer.Option(
+        "--backend", help="auto: CTranslate2 where it runs the model (fast), else transformers."
+    ),
+]
+ComputeType = Annotated[
+    str | None,
+    typer.Option(
+        "--compute-type", help="CTranslate2 weights: int8 (CPU default), int8_float16, float32..."
+    ),
+]
+CacheDir = Annotated[
+    Path | None,
+    typer.Option("--cache-dir", help="mtsum cache folder (default: MTSUM_CACHE_DIR, user cache)."),
+]
 SumModel = Annotated[
     str, typer.Option("--sum-model", help="Summarization model: hub name or local directory.")
 ]
@@ -171,6 +193,23 @@ def _progress(quiet: bool, desc: str) -> Iterator[Callable[[int, int], None]]:
         bar.close()
 
 
+def _runtime(
+    device: Device,
+    threads: int | None,
+    backend: Backend,
+    compute_type: str | None,
+    cache_dir: Path | None,
+) -> dict[str, Any]:
+    """The keyword arguments every model loader takes, from the shared CLI options."""
+    return {
+        "device": device.value,
+        "threads": threads,
+        "backend": backend.value,
+        "compute_type": compute_type,
+        "cache_dir": cache_dir,
+    }
+
+
 def _write(text: str, output: Path | None) -> None:
     if output is None:
         typer.echo(text, nl=False)
@@ -189,6 +228,9 @@ def translate(
     device: DeviceOpt = Device.auto,
     beams: Beams = None,
     threads: Threads = None,
+    backend: BackendOpt = Backend.auto,
+    compute_type: ComputeType = None,
+    cache_dir: CacheDir = None,
     quiet: Quiet = False,
 ) -> None:
     """Translate Arabic documents to English, paragraph for paragraph."""
@@ -200,7 +242,8 @@ def translate(
         from mtsum.translate import translate as run
 
         sources = read_sources(inputs)
-        model = load_translator(mt_model, device=device.value, threads=threads)
+        runtime = _runtime(device, threads, backend, compute_type, cache_dir)
+        model = load_translator(mt_model, **runtime)
         with _progress(quiet, "translate") as progress:
             options = TranslateOptions(num_beams=beams)
             docs = run([s.text for s in sources], model, options=options, progress=progress)
@@ -231,6 +274,9 @@ def summarize(
     beams: Beams = None,
     sum_beams: SumBeams = None,
     threads: Threads = None,
+    backend: BackendOpt = Backend.auto,
+    compute_type: ComputeType = None,
+    cache_dir: CacheDir = None,
     quiet: Quiet = False,
 ) -> None:
     """Translate (when Arabic), summarize, and show the paragraphs behind every sentence."""
@@ -249,12 +295,13 @@ def summarize(
             max_words=max_words,
             num_beams=sum_beams,
         )
-        summarizer = load_summarizer(sum_model, device=device.value, threads=threads)
+        runtime = _runtime(device, threads, backend, compute_type, cache_dir)
+        summarizer = load_summarizer(sum_model, **runtime)
         with _progress(quiet, "translate") as progress:
             results = summarize_texts(
                 [s.text for s in sources],
                 summarizer=summarizer,
-                translator=lambda: load_translator(mt_model, device=device.value, threads=threads),
+                translator=lambda: load_translator(mt_model, **runtime),
                 source_lang=source_lang.value,
                 translate_options=TranslateOptions(num_beams=beams),
                 summarize_options=options,
@@ -298,6 +345,9 @@ def check(
     top_k: TopK = 3,
     device: DeviceOpt = Device.auto,
     threads: Threads = None,
+    backend: BackendOpt = Backend.auto,
+    compute_type: ComputeType = None,
+    cache_dir: CacheDir = None,
     quiet: Quiet = False,
 ) -> None:
     """Check a summary written elsewhere: what in it does the article support?"""
@@ -310,11 +360,12 @@ def check(
 
         [article] = read_sources([source])
         sentences = summary_sentences(read_document(summary))
+        runtime = _runtime(device, threads, backend, compute_type, cache_dir)
         with _progress(quiet, "translate") as progress:
             result = check_document(
                 article.text,
                 sentences,
-                translator=lambda: load_translator(mt_model, device=device.value, threads=threads),
+                translator=lambda: load_translator(mt_model, **runtime),
                 source_lang=source_lang.value,
                 top_k=top_k,
                 progress=progress,
@@ -341,3 +392,7 @@ from mtsum.cli_batch import score as _score  # noqa: E402
 
 app.command("batch")(_batch)
 app.command("score")(_score)
+
+from mtsum.cli_models import app as _models_app  # noqa: E402
+
+app.add_typer(_models_app, name="models")

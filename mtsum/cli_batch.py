@@ -17,7 +17,10 @@ from typing import Annotated
 import typer
 
 from mtsum.cli import (
+    Backend,
+    BackendOpt,
     Beams,
+    ComputeType,
     Device,
     DeviceOpt,
     Lang,
@@ -33,6 +36,7 @@ from mtsum.cli import (
     Threads,
     TopK,
     _errors,
+    _runtime,
     _warn,
     _write,
 )
@@ -83,6 +87,8 @@ def batch(
     beams: Beams = None,
     sum_beams: SumBeams = None,
     threads: Threads = None,
+    backend: BackendOpt = Backend.auto,
+    compute_type: ComputeType = None,
     force: Annotated[
         bool, typer.Option("--force", help="Redo every document, even those already finished.")
     ] = False,
@@ -119,7 +125,7 @@ def batch(
             top_k=top_k,
             max_bytes=max_bytes,
         )
-        kwargs = {"device": device.value, "threads": threads}
+        kwargs = _runtime(device, threads, backend, compute_type, cache_dir)
         cache = None if no_cache else open_cache(cache_dir)
         try:
             with _doc_progress(quiet) as progress:

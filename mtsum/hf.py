@@ -108,6 +108,7 @@ def load_hf(resolved: ResolvedModel, *, task: str, device: str, threads: int | N
     model.to(device).eval()
     # Every call passes max_new_tokens; a stored max_length would only add a warning per batch.
     model.generation_config.max_length = None
+    model.generation_config.min_length = 0  # min_new_tokens is always passed instead
     # A forced EOS at the length bound depends on the bound of the whole batch, so a row would
     # differ between batched and single runs; rows are cut to their own bound instead.
     model.generation_config.forced_eos_token_id = None

@@ -107,6 +107,18 @@ def build_marian(out: Path, *, d_model: int = 32, layers: int = 2) -> Path:
 
 
 @pytest.fixture(scope="session")
+def mtsum_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("mtsum-cache")
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(mtsum_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Converted models and cached translations go to a per-session folder, never the user's;
+    # tests that check the cache itself set their own.
+    monkeypatch.setenv("MTSUM_CACHE_DIR", str(mtsum_cache))
+
+
+@pytest.fixture(scope="session")
 def marian_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_marian(tmp_path_factory.mktemp("marian"))
 
@@ -117,7 +129,7 @@ def marian(marian_dir: Path):
 
     # One thread: with other processes on the two cores, OpenMP oversubscription made tests ~20x
     # slower.
-    return load_translator(str(marian_dir), device="cpu", threads=1)
+    return load_translator(str(marian_dir), device="cpu", threads=1, backend="transformers")
 
 
 @pytest.fixture(scope="session")
@@ -131,7 +143,7 @@ def bart_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def bart(bart_dir: Path):
     from mtsum import load_summarizer
 
-    return load_summarizer(str(bart_dir), device="cpu", threads=1)
+    return load_summarizer(str(bart_dir), device="cpu", threads=1, backend="transformers")
 
 
 @pytest.fixture

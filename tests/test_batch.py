@@ -580,11 +580,12 @@ def test_cli_batch_all_ok_exits_0_and_caches(
         "mtsum: 1 documents (1 ok, 0 skipped, 0 failed); report in "
         f"{tmp_path / 'out' / 'report.md'}\n"
     )
-    assert not (tmp_path / "user-cache").exists()
+    # --no-cache skips the translation cache; converted models are kept there all the same.
+    assert not (tmp_path / "user-cache" / "translations.sqlite3").exists()
     result = runner.invoke(app, [*args, "--force", "--cache-dir", str(tmp_path / "mine")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "mine" / "translations.sqlite3").is_file()
-    assert not (tmp_path / "user-cache").exists()
+    assert not (tmp_path / "user-cache" / "translations.sqlite3").exists()
 
 
 @pytest.mark.parametrize("option", ["--mt-model", "--sum-model"])
