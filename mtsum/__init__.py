@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from mtsum._version import __version__
 from mtsum.align import Aligner, Alignment, Check, LexicalAligner, SentenceSupport
+from mtsum.batch import BatchSettings, lazy_summarizer, lazy_translator, run_batch
 from mtsum.errors import BusyError, InputError, ModelError, MtsumError
 from mtsum.models import (
     DEFAULT_MT_MODEL,
@@ -32,6 +33,7 @@ from mtsum.pipeline import (
     summarize_texts,
     summary_sentences,
 )
+from mtsum.report import BatchReport
 from mtsum.score import (
     CorpusRouge,
     MTScore,
@@ -57,6 +59,8 @@ __all__ = [
     "DEFAULT_SUM_MODEL",
     "Aligner",
     "Alignment",
+    "BatchReport",
+    "BatchSettings",
     "BusyError",
     "Check",
     "CheckedSummary",
@@ -84,6 +88,8 @@ __all__ = [
     "arabic_share",
     "check",
     "check_document",
+    "lazy_summarizer",
+    "lazy_translator",
     "load_summarizer",
     "load_translator",
     "normalize",
@@ -92,6 +98,7 @@ __all__ = [
     "rouge",
     "rouge_corpus",
     "rouge_many",
+    "run_batch",
     "segment",
     "summarize_texts",
     "summary_sentences",

@@ -195,7 +195,7 @@ def _download(repo_id: str, *, role: str, option: str) -> ResolvedModel:
     from huggingface_hub import HfApi, snapshot_download
 
     how = (
-        f"pass {option} PATH to a local copy (save_pretrained), or run `mtsum` once on a "
+        f"use {option} PATH with a local copy (save_pretrained), or run `mtsum` once on a "
         "connected machine and copy its Hugging Face cache (~/.cache/huggingface/hub)"
     )
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):

@@ -10,6 +10,11 @@ import pytest
 import mtsum
 
 EXPECTED = {
+    "BatchReport",
+    "BatchSettings",
+    "lazy_summarizer",
+    "lazy_translator",
+    "run_batch",
     "Aligner",
     "Alignment",
     "Check",
