@@ -151,18 +151,9 @@ def lazy_translator(
     cache_dir: str | Path | None = None,
 ) -> LazyModel:
     """A `LazyModel` that loads `name` with `mtsum.load_translator` (same options)."""
-    load = partial(
-        load_translator,
-        name,
-        device=device,
-        threads=threads,
-        backend=backend,
-        compute_type=compute_type,
-        cache_dir=cache_dir,
-    )
-    return LazyModel(
-        name=name, role="translation", load=load, runtime=_runtime(backend, compute_type)
-    )
+    runtime = {"device": device, "threads": threads, "backend": backend}
+    runtime |= {"compute_type": compute_type, "cache_dir": cache_dir}
+    return _lazy(load_translator, name, "translation", runtime)
 
 
 def lazy_summarizer(
@@ -175,22 +166,17 @@ def lazy_summarizer(
     cache_dir: str | Path | None = None,
 ) -> LazyModel:
     """A `LazyModel` that loads `name` with `mtsum.load_summarizer` (same options)."""
-    load = partial(
-        load_summarizer,
-        name,
-        device=device,
-        threads=threads,
-        backend=backend,
-        compute_type=compute_type,
-        cache_dir=cache_dir,
-    )
-    return LazyModel(
-        name=name, role="summarization", load=load, runtime=_runtime(backend, compute_type)
-    )
+    runtime = {"device": device, "threads": threads, "backend": backend}
+    runtime |= {"compute_type": compute_type, "cache_dir": cache_dir}
+    return _lazy(load_summarizer, name, "summarization", runtime)
 
 
-def _runtime(backend: str, compute_type: str | None) -> str:
-    return f"[{backend},{compute_type or 'default'}]"
+def _lazy(
+    loader: Callable[..., Seq2Seq], name: str, role: str, runtime: dict[str, Any]
+) -> LazyModel:
+    # Backend and compute type change the outputs, so they belong in the model's identity.
+    label = f"[{runtime['backend']},{runtime['compute_type'] or 'default'}]"
+    return LazyModel(name=name, role=role, load=partial(loader, name, **runtime), runtime=label)
 
 
 def _options(options: TranslateOptions | SummarizeOptions) -> str:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mtsum.errors import InputError, ModelError
+from mtsum.hf import count_tokens
 from mtsum.models import GenerateOptions, ModelInfo, ResolvedModel
 
 __all__ = [
@@ -85,9 +86,7 @@ class CT2Seq2Seq:
         self.workers = workers
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        prefixed = [self.info.prefix + t for t in texts]
-        # verbose=False: measuring an over-long text is how it gets split, not an error.
-        return [len(ids) for ids in self.tokenizer(prefixed, verbose=False)["input_ids"]]
+        return count_tokens(self.tokenizer, texts, prefix=self.info.prefix)
 
     def generate(
         self, texts: Sequence[str], options: GenerateOptions, *, max_new_tokens: Sequence[int]

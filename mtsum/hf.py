@@ -8,7 +8,18 @@ from typing import Any
 from mtsum.errors import ModelError
 from mtsum.models import GenerateOptions, ModelInfo, ResolvedModel
 
-__all__ = ["HFSeq2Seq", "load_hf", "model_defaults"]
+__all__ = ["HFSeq2Seq", "count_tokens", "load_hf", "model_defaults"]
+
+
+def count_tokens(tokenizer: Any, texts: Sequence[str], *, prefix: str) -> list[int]:
+    """Input length of each text in `tokenizer`'s tokens, prefix and special tokens included.
+
+    Both backends measure with the HF tokenizer, so splitting and chunking do not depend on the
+    backend.
+    """
+    prefixed = [prefix + t for t in texts]
+    # verbose=False: measuring an over-long text is how it gets split, not an error.
+    return [len(ids) for ids in tokenizer(prefixed, verbose=False)["input_ids"]]
 
 
 class HFSeq2Seq:
@@ -23,9 +34,7 @@ class HFSeq2Seq:
         self.defaults = defaults
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        prefixed = [self.info.prefix + t for t in texts]
-        # verbose=False: measuring an over-long text is how it gets split, not an error.
-        return [len(ids) for ids in self.tokenizer(prefixed, verbose=False)["input_ids"]]
+        return count_tokens(self.tokenizer, texts, prefix=self.info.prefix)
 
     def generate(
         self, texts: Sequence[str], options: GenerateOptions, *, max_new_tokens: Sequence[int]
