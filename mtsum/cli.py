@@ -282,7 +282,7 @@ def summarize(
     """Translate (when Arabic), summarize, and show the paragraphs behind every sentence."""
     with _errors():
         from mtsum import render
-        from mtsum.models import load_summarizer, load_translator
+        from mtsum.models import load_summarizer, load_translator, resolve_model
         from mtsum.pipeline import summarize_texts
         from mtsum.sources import read_sources
         from mtsum.summarize import SummarizeOptions
@@ -296,11 +296,13 @@ def summarize(
             num_beams=sum_beams,
         )
         runtime = _runtime(device, threads, backend, compute_type, cache_dir)
-        summarizer = load_summarizer(sum_model, **runtime)
+        # Found now, so a missing summarizer fails before minutes of translation; loaded after
+        # translation, so the two models never share memory.
+        resolve_model(sum_model, role="summarization", option="--sum-model")
         with _progress(quiet, "translate") as progress:
             results = summarize_texts(
                 [s.text for s in sources],
-                summarizer=summarizer,
+                summarizer=lambda: load_summarizer(sum_model, **runtime),
                 translator=lambda: load_translator(mt_model, **runtime),
                 source_lang=source_lang.value,
                 translate_options=TranslateOptions(num_beams=beams),

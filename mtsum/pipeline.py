@@ -110,18 +110,19 @@ def prepare(
     return sources
 
 
-def _model(translator: Seq2Seq | Callable[[], Seq2Seq] | None) -> Seq2Seq:
-    if translator is None:
+def _model(model: Seq2Seq | Callable[[], Seq2Seq] | None) -> Seq2Seq:
+    """A model as given, or loaded by its loader (None: the default translator)."""
+    if model is None:
         return load_translator()
-    if callable(translator) and not hasattr(translator, "generate"):
-        return translator()
-    return translator  # type: ignore[return-value]
+    if callable(model) and not hasattr(model, "generate"):
+        return model()
+    return model  # type: ignore[return-value]
 
 
 def summarize_texts(
     texts: Sequence[str],
     *,
-    summarizer: Seq2Seq,
+    summarizer: Seq2Seq | Callable[[], Seq2Seq],
     translator: Seq2Seq | Callable[[], Seq2Seq] | None = None,
     source_lang: str = "auto",
     translate_options: TranslateOptions | None = None,
@@ -135,7 +136,9 @@ def summarize_texts(
 
     Args:
         texts: Document texts, Arabic or English.
-        summarizer: A summarization model (`mtsum.load_summarizer`).
+        summarizer: A summarization model (`mtsum.load_summarizer`), or a loader called after
+            translation, when the translator is no longer held, so the two models are never in
+            memory together.
         translator: A translation model, a loader called only when needed, or None (default).
         source_lang: ``auto``, ``ar`` or ``en``.
         translate_options, summarize_options: Stage settings.
@@ -163,7 +166,7 @@ def summarize_texts(
         progress=progress,
     )
     summaries = summarize_stage(
-        [list(s.english) for s in sources], summarizer, options=summarize_options
+        [list(s.english) for s in sources], _model(summarizer), options=summarize_options
     )
     aligner = aligner if aligner is not None else LexicalAligner()
     results = []
