@@ -19,12 +19,15 @@ import re
 import shutil
 import tempfile
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from mtsum.errors import InputError, ModelError
-from mtsum.hf import count_tokens
 from mtsum.models import GenerateOptions, ModelInfo, ResolvedModel
+from mtsum.tokens import TokenizerSpec, Tokens
+from mtsum.tokens import describe as describe_tokenizer
+from mtsum.tokens import load as load_tokenizer
 
 __all__ = [
     "COMPUTE_TYPES",
@@ -56,7 +59,8 @@ _TEMP_SUFFIX = ".tmp"
 
 
 class CT2Seq2Seq:
-    """Batch generation with `ctranslate2.Translator.translate_batch`, HF tokenizer around it.
+    """Batch generation with `ctranslate2.Translator.translate_batch`, the checkpoint's tokenizer
+    (rebuilt without transformers, see `mtsum.tokens`) around it.
 
     Greedy outputs equal the transformers backend's token for token (float32; tests compare Marian
     and BART, with min length, n-gram bans, banned words and a forced BOS). Two known differences:
@@ -69,7 +73,7 @@ class CT2Seq2Seq:
     def __init__(
         self,
         translator: Any,
-        tokenizer: Any,
+        tokenizer: Tokens,
         *,
         info: ModelInfo,
         defaults: GenerateOptions,
@@ -86,7 +90,7 @@ class CT2Seq2Seq:
         self.workers = workers
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        return count_tokens(self.tokenizer, texts, prefix=self.info.prefix)
+        return [len(row) for row in self.tokenizer.encode([self.info.prefix + t for t in texts])]
 
     def generate(
         self, texts: Sequence[str], options: GenerateOptions, *, max_new_tokens: Sequence[int]
@@ -97,8 +101,7 @@ class CT2Seq2Seq:
             return []
         if min(max_new_tokens) < 1:
             raise InputError(f"length bounds must be at least 1, got {min(max_new_tokens)}")
-        ids = self.tokenizer([self.info.prefix + t for t in texts], verbose=False)["input_ids"]
-        source = [self.tokenizer.convert_ids_to_tokens(row) for row in ids]
+        source = self.tokenizer.encode([self.info.prefix + t for t in texts])
         longest = max(max_new_tokens)
         try:
             results = self._translate(
@@ -124,10 +127,10 @@ class CT2Seq2Seq:
         # The batch runs to its longest bound; cut each row to its own bound so an output never
         # depends on its batch neighbours (greedy decoding is prefix-stable).
         rows = [
-            self.tokenizer.convert_tokens_to_ids(result.hypotheses[0][:limit])
+            result.hypotheses[0][:limit]
             for result, limit in zip(results, max_new_tokens, strict=True)
         ]
-        return self.tokenizer.batch_decode(rows, skip_special_tokens=True)
+        return self.tokenizer.decode(rows)
 
     def _translate(self, source: list[list[str]], **kwargs: Any) -> list[Any]:
         prefix = [self.target_prefix] * len(source) if self.target_prefix else None
@@ -197,6 +200,8 @@ def convert(resolved: ResolvedModel, *, compute_type: str, cache: Path) -> Path:
     """
     final = converted_path(resolved, compute_type=compute_type, cache=cache)
     if final.is_dir():
+        if "runtime" not in _metadata(final):
+            _add_runtime(resolved, final)
         return final
     model_type = _model_type(resolved)
     if model_type not in SUPPORTED_MODEL_TYPES:
@@ -215,6 +220,7 @@ def convert(resolved: ResolvedModel, *, compute_type: str, cache: Path) -> Path:
         staged = work / "model"
         try:
             _convert_into(resolved.path, staged, compute_type)
+            runtime = _runtime(resolved.path, staged)
         except (OSError, ValueError, RuntimeError, KeyError, AttributeError) as exc:
             raise ModelError(
                 f"model {resolved.name} at {resolved.path} could not be converted to "
@@ -226,6 +232,7 @@ def convert(resolved: ResolvedModel, *, compute_type: str, cache: Path) -> Path:
             "compute_type": compute_type,
             "source": str(resolved.path),
             "model_type": model_type,
+            "runtime": runtime,
         }
         (staged / METADATA).write_text(json.dumps(metadata, indent=2), encoding="utf-8")
         try:
@@ -262,6 +269,69 @@ def _convert_into(source: Path, out: Path, compute_type: str) -> None:
             return model
 
     Converter(str(source)).convert(str(out), quantization=compute_type)
+
+
+def _runtime(source: Path, out: Path) -> dict[str, Any]:
+    """What loading needs besides the weights, worked out once with transformers.
+
+    Loading then reads this record and the tokenizer files copied into `out` (see
+    `mtsum.tokens`), so a converted model runs without importing transformers or torch.
+    """
+    from transformers import AutoConfig, AutoTokenizer, GenerationConfig
+
+    from mtsum.hf import model_defaults
+
+    config = AutoConfig.from_pretrained(source, trust_remote_code=False)
+    tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+    generation = _generation_config(GenerationConfig, source)
+    spec = describe_tokenizer(tokenizer, source, out)
+    params = getattr(config, "task_specific_params", None) or {}
+    limits = [getattr(config, "max_position_embeddings", None), tokenizer.model_max_length]
+    forced_bos = getattr(generation, "forced_bos_token_id", None)
+    return {
+        "tokenizer": spec.to_json(),
+        "max_input_tokens": min(int(v) for v in limits if v is not None and 0 < int(v) < 1_000_000),
+        "tasks": {
+            task: {
+                "prefix": (params.get(task) or {}).get("prefix") or "",
+                "defaults": asdict(model_defaults(config, generation, task=task)),
+            }
+            for task in ("translation", "summarization")
+        },
+        # HF forces BOS as the first generated token; for CTranslate2 that is a target prefix.
+        "target_prefix": [tokenizer.convert_ids_to_tokens(forced_bos)]
+        if forced_bos is not None
+        else [],
+        "suppress": _suppressed(generation, tokenizer, _target_vocabulary(out)),
+    }
+
+
+def _metadata(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((path / METADATA).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _add_runtime(resolved: ResolvedModel, final: Path) -> None:
+    """Complete a conversion made by an older mtsum, whose record lacks the runtime part.
+
+    Files land first and the record is replaced in one rename, so a reader sees the old record
+    or the whole new one; two processes doing this at once write the same bytes.
+    """
+    try:
+        runtime = _runtime(resolved.path, final)
+    except (OSError, ValueError, RuntimeError, KeyError, AttributeError) as exc:
+        raise ModelError(
+            f"model {resolved.name}: could not read its tokenizer and settings for the "
+            f"converted copy at {final} ({type(exc).__name__}: {exc}): delete that folder to "
+            "convert again, or use the transformers backend"
+        ) from exc
+    metadata = {**_metadata(final), "runtime": runtime}
+    staged = final / f".{METADATA}.{os.getpid()}{_TEMP_SUFFIX}"
+    staged.write_text(json.dumps(metadata, indent=2), encoding="utf-8")
+    os.replace(staged, final / METADATA)
 
 
 def _remove_orphans(root: Path) -> None:
@@ -337,9 +407,6 @@ def load_ct2(
         ModelError: Unsupported model type, failed conversion, or CTranslate2 cannot load it.
     """
     import ctranslate2
-    from transformers import AutoConfig, AutoTokenizer, GenerationConfig
-
-    from mtsum.hf import model_defaults
 
     if device == "auto":
         device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
@@ -349,10 +416,12 @@ def load_ct2(
     else:
         inter, intra = thread_split(threads if threads is not None else _cpu_count())
     path = convert(resolved, compute_type=compute_type, cache=cache)
+    runtime = _metadata(path).get("runtime") or {}
     try:
-        config = AutoConfig.from_pretrained(resolved.path, trust_remote_code=False)
-        tokenizer = AutoTokenizer.from_pretrained(resolved.path, trust_remote_code=False)
-        generation = _generation_config(GenerationConfig, resolved.path)
+        spec = TokenizerSpec.from_json(runtime["tokenizer"])
+        settings = runtime["tasks"][task]
+        defaults = GenerateOptions(**settings["defaults"])
+        tokenizer = load_tokenizer(spec, path)
         translator = ctranslate2.Translator(
             str(path),
             device=device,
@@ -360,33 +429,28 @@ def load_ct2(
             inter_threads=inter,
             intra_threads=intra,
         )
-    except (OSError, ValueError, RuntimeError) as exc:
+    except (OSError, ValueError, RuntimeError, KeyError, TypeError) as exc:
         raise ModelError(
             f"{task} model {resolved.name} could not be loaded with CTranslate2 from {path} "
-            f"({exc}): delete that folder to convert again, or use the transformers backend"
+            f"({type(exc).__name__}: {exc}): delete that folder to convert again, or use the "
+            "transformers backend"
         ) from exc
-    specific = (getattr(config, "task_specific_params", None) or {}).get(task) or {}
-    limits = [getattr(config, "max_position_embeddings", None), tokenizer.model_max_length]
     info = ModelInfo(
         name=resolved.name,
         revision=resolved.revision,
         path=str(resolved.path),
         backend="ctranslate2",
         compute_type=compute_type,
-        max_input_tokens=min(int(v) for v in limits if v is not None and 0 < int(v) < 1_000_000),
-        prefix=specific.get("prefix") or "",
+        max_input_tokens=int(runtime["max_input_tokens"]),
+        prefix=str(settings["prefix"]),
     )
-    forced_bos = getattr(generation, "forced_bos_token_id", None)
     return CT2Seq2Seq(
         translator,
         tokenizer,
         info=info,
-        defaults=model_defaults(config, generation, task=task),
-        # HF forces BOS as the first generated token; for CTranslate2 that is a target prefix.
-        target_prefix=[tokenizer.convert_ids_to_tokens(forced_bos)]
-        if forced_bos is not None
-        else [],
-        suppress=_suppressed(generation, tokenizer, _target_vocabulary(path)),
+        defaults=defaults,
+        target_prefix=runtime["target_prefix"],
+        suppress=runtime["suppress"],
         workers=inter,
     )
 
