@@ -12,11 +12,13 @@ under the final name and two processes racing to convert end with one good copy.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import math
 import os
 import re
 import shutil
+import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -422,6 +424,7 @@ def load_ct2(
         settings = runtime["tasks"][task]
         defaults = GenerateOptions(**settings["defaults"])
         tokenizer = load_tokenizer(spec, path)
+        _trim_heap()  # what a released model left behind, before this one's loading peak
         translator = ctranslate2.Translator(
             str(path),
             device=device,
@@ -429,6 +432,7 @@ def load_ct2(
             inter_threads=inter,
             intra_threads=intra,
         )
+        _trim_heap()
     except (OSError, ValueError, RuntimeError, KeyError, TypeError) as exc:
         raise ModelError(
             f"{task} model {resolved.name} could not be loaded with CTranslate2 from {path} "
@@ -453,6 +457,23 @@ def load_ct2(
         suppress=runtime["suppress"],
         workers=inter,
     )
+
+
+def _trim_heap() -> None:
+    """Hand memory freed while loading back to the operating system.
+
+    CTranslate2 reads the model file into buffers it frees once the weights are built; after
+    other native libraries (tokenizers) have started threads, glibc keeps those pages resident,
+    about 270 MB for distilbart; a released translator leaves its buffers the same way. Trimming
+    before and after loading took a whole ``mtsum summarize`` at real shapes from 1.15 GB to
+    under 1 GB peak. A no-op where libc has no malloc_trim.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (e.g. musl)
+        return
 
 
 def _pick_compute_type(ctranslate2: Any, device: str, requested: str | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shutil
@@ -208,6 +209,38 @@ def test_forced_chunks_cover_every_sentence_once() -> None:
     assert summary.text == first_words(12)(model.seen[-1][0])[0]
 
 
+@pytest.mark.parametrize("budget", [240, 300, 400, 10_000])
+def test_batches_keep_to_the_token_budget(budget: int) -> None:
+    source = english_lines()
+    model = Recording(first_words(12))
+    options = SummarizeOptions(max_input_tokens=120, margin=0, batch_tokens=budget)
+    [summary] = summarize([source], model, options=options)
+    held = [model.count_tokens(texts) for texts, _, _ in model.seen]
+    assert all(sum(n) <= budget for n in held), held
+    # Round 1 (11 chunks): longest first, and each batch full, i.e. the next chunk or a ninth
+    # would not have fitted.
+    assert len(summary.chunking.rounds[0].chunks) == 11
+    ends = list(itertools.accumulate(len(n) for n in held))
+    first = held[: ends.index(11) + 1]
+    flat = [n for batch in first for n in batch]
+    assert flat == sorted(flat, reverse=True)
+    for batch, following in itertools.pairwise(first):
+        assert len(batch) == 8 or sum(batch) + following[0] > budget
+    if budget == 10_000:
+        assert [len(n) for n in held] == [8, 3, 2, 1]
+    # Batching changes nothing: one chunk at a time gives the same chunks and summary.
+    alone = Recording(first_words(12))
+    [single] = summarize([source], alone, options=replace(options, batch_size=1))
+    assert single.text == summary.text and single.chunking == summary.chunking
+
+
+def test_a_chunk_over_the_budget_goes_alone() -> None:
+    model = Recording(first_words(3))
+    options = SummarizeOptions(max_input_tokens=120, margin=0, batch_tokens=5)
+    summarize([english_lines()[:6]], model, options=options)
+    assert {len(texts) for texts, _, _ in model.seen} == {1}
+
+
 @pytest.mark.parametrize(
     ("paragraphs", "limit", "chunks"),
     [
@@ -325,6 +358,7 @@ def test_length_options_reach_the_model(
         ({"margin": -1}, "margin must be 0 or more tokens, got -1"),
         ({"max_input_tokens": 0}, "max input tokens must be at least 1, got 0"),
         ({"batch_size": 0}, "batch size must be at least 1, got 0"),
+        ({"batch_tokens": 0}, "batch tokens must be at least 1, got 0"),
     ],
 )
 def test_invalid_options(fields: dict, message: str) -> None:
