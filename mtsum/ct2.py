@@ -143,19 +143,26 @@ class CT2Seq2Seq:
 
 
 def can_convert(resolved: ResolvedModel) -> bool:
-    """True when the checkpoint's model type is one this backend runs (see SUPPORTED_MODEL_TYPES).
+    """True when the checkpoint's model type is one this backend runs (see SUPPORTED_MODEL_TYPES)
+    and its tokenizer is one `mtsum.tokens` rebuilds (not a Marian with separate vocabularies).
 
-    Reads only ``config.json``; no model library is imported.
+    Reads only ``config.json`` and ``tokenizer_config.json``; no model library is imported.
     """
-    return _model_type(resolved) in SUPPORTED_MODEL_TYPES
+    if _model_type(resolved) not in SUPPORTED_MODEL_TYPES:
+        return False
+    return not _read_json(resolved.path / "tokenizer_config.json").get("separate_vocabs", False)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _model_type(resolved: ResolvedModel) -> str:
-    try:
-        config = json.loads((resolved.path / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return ""
-    return str(config.get("model_type", "")) if isinstance(config, dict) else ""
+    return str(_read_json(resolved.path / "config.json").get("model_type", ""))
 
 
 def _check_compute_type(compute_type: str) -> str:
@@ -309,11 +316,7 @@ def _runtime(source: Path, out: Path) -> dict[str, Any]:
 
 
 def _metadata(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads((path / METADATA).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    return _read_json(path / METADATA)
 
 
 def _add_runtime(resolved: ResolvedModel, final: Path) -> None:

@@ -142,3 +142,17 @@ def test_conversion_from_an_older_mtsum_is_completed(marian_dir: Path, tmp_path:
     assert json.loads((path / ct2.METADATA).read_text(encoding="utf-8"))["runtime"] == runtime
     assert model.count_tokens(["قال الوزير"]) == [len(model.tokenizer.encode(["قال الوزير"])[0])]
     assert not list(path.glob(".*.tmp"))
+
+
+def test_marian_with_separate_vocabularies_stays_on_transformers(
+    marian_dir: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    copy = shutil.copytree(marian_dir, tmp_path / "separate")
+    config = json.loads((copy / "tokenizer_config.json").read_text(encoding="utf-8"))
+    (copy / "tokenizer_config.json").write_text(
+        json.dumps({**config, "separate_vocabs": True}), encoding="utf-8"
+    )
+    assert ct2.can_convert(resolve_model(str(marian_dir), role="test", option="--model"))
+    assert not ct2.can_convert(resolve_model(str(copy), role="test", option="--model"))
