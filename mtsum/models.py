@@ -166,15 +166,21 @@ def resolve_model(name_or_path: str, *, role: str, option: str) -> ResolvedModel
     return _download(name_or_path, role=role, option=option)
 
 
+# What a load reads: the support files a download fetches, and PyTorch/CTranslate2 weights.
+_CHECKPOINT_FILES = (*_SUPPORT_FILES, "*.safetensors", "*.bin")
+
+
 def _local_revision(path: Path) -> str:
-    # Hash the config and weights, so caches keyed on the revision notice a changed checkpoint.
+    """A content hash of a local checkpoint, so caches keyed on the revision (converted models,
+    the translation cache, batch resume) notice any changed file: weights, generation settings
+    or tokenizer."""
     digest = hashlib.sha256()
-    for name in ("config.json", "model.safetensors", "pytorch_model.bin", "model.bin"):
-        file = path / name
-        if file.is_file():
-            with file.open("rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
+    files = sorted({f for pattern in _CHECKPOINT_FILES for f in path.glob(pattern) if f.is_file()})
+    for file in files:
+        digest.update(file.name.encode() + b"\0")
+        with file.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
     return "local-" + digest.hexdigest()[:12]
 
 

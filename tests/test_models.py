@@ -40,3 +40,20 @@ def test_missing_local_path_is_a_model_error(tmp_path: Path) -> None:
 def test_bad_device_is_an_input_error(marian_dir: Path) -> None:
     with pytest.raises(mtsum.InputError, match="device"):
         mtsum.load_translator(str(marian_dir), device="tpu")
+
+
+@pytest.mark.parametrize(
+    "name", ["generation_config.json", "tokenizer_config.json", "source.spm", "model.safetensors"]
+)
+def test_local_revision_follows_every_file_a_load_reads(
+    marian_dir: Path, tmp_path: Path, name: str
+) -> None:
+    import shutil
+
+    copy = shutil.copytree(marian_dir, tmp_path / "copy")
+    before = resolve_model(str(copy), role="translation", option="--mt-model").revision
+    assert before == resolve_model(str(marian_dir), role="t", option="--mt-model").revision
+    with (copy / name).open("ab") as handle:
+        handle.write(b" ")
+    after = resolve_model(str(copy), role="translation", option="--mt-model").revision
+    assert after != before
