@@ -139,3 +139,23 @@ def test_english_input_warns_but_translates(marian_dir: Path, tmp_path: Path) ->
     )
     assert result.exit_code == 0
     assert "warning" in result.stderr and "0% of the letters are Arabic" in result.stderr
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_internal_error_is_exit_70_with_traceback_only_when_verbose(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, verbose: bool
+) -> None:
+    import mtsum.sources
+
+    def broken(inputs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(mtsum.sources, "read_sources", broken)
+    args = ["--verbose"] if verbose else []
+    result = runner.invoke(app, [*args, "translate", str(tmp_path / "doc.txt"), "-q"])
+    assert result.exit_code == 70
+    assert "mtsum: internal error: RuntimeError: a bug (rerun with --verbose)" in result.stderr
+    assert ("Traceback" in result.stderr) is verbose
+    # The next run without --verbose is quiet again: nothing is left in global state.
+    again = runner.invoke(app, ["translate", str(tmp_path / "doc.txt"), "-q"])
+    assert again.exit_code == 70 and "Traceback" not in again.stderr
