@@ -55,6 +55,7 @@ from mtsum.models import (
     load_translator,
     resolve_model,
 )
+from mtsum.paths import cache_dir as mtsum_cache
 from mtsum.pipeline import summarize_texts
 from mtsum.report import (
     BatchReport,
@@ -126,6 +127,7 @@ class LazyModel:
     role: str
     load: Callable[[], Seq2Seq]
     runtime: str = ""  # backend and compute type asked for: they change outputs too
+    cache: Path | None = None  # the mtsum cache, where local checkpoints' hashes are remembered
 
     def __post_init__(self) -> None:
         if self.role not in _OPTIONS:
@@ -137,7 +139,9 @@ class LazyModel:
         Raises:
             ModelError: The model is neither local, cached nor downloadable.
         """
-        found = resolve_model(self.name, role=self.role, option=_OPTIONS[self.role])
+        found = resolve_model(
+            self.name, role=self.role, option=_OPTIONS[self.role], cache=self.cache
+        )
         return f"{found.name}@{found.revision}{self.runtime}"
 
 
@@ -176,7 +180,13 @@ def _lazy(
 ) -> LazyModel:
     # Backend and compute type change the outputs, so they belong in the model's identity.
     label = f"[{runtime['backend']},{runtime['compute_type'] or 'default'}]"
-    return LazyModel(name=name, role=role, load=partial(loader, name, **runtime), runtime=label)
+    return LazyModel(
+        name=name,
+        role=role,
+        load=partial(loader, name, **runtime),
+        runtime=label,
+        cache=mtsum_cache(runtime["cache_dir"]),
+    )
 
 
 def _options(options: TranslateOptions | SummarizeOptions) -> str:

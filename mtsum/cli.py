@@ -283,6 +283,7 @@ def summarize(
     with _errors():
         from mtsum import render
         from mtsum.models import load_summarizer, load_translator, resolve_model
+        from mtsum.paths import cache_dir as mtsum_cache
         from mtsum.pipeline import summarize_texts
         from mtsum.sources import read_sources
         from mtsum.summarize import SummarizeOptions
@@ -298,7 +299,9 @@ def summarize(
         runtime = _runtime(device, threads, backend, compute_type, cache_dir)
         # Found now, so a missing summarizer fails before minutes of translation; loaded after
         # translation, so the two models never share memory.
-        resolve_model(sum_model, role="summarization", option="--sum-model")
+        resolve_model(
+            sum_model, role="summarization", option="--sum-model", cache=mtsum_cache(cache_dir)
+        )
         with _progress(quiet, "translate") as progress:
             results = summarize_texts(
                 [s.text for s in sources],

@@ -13,12 +13,15 @@ then the hub, with a short connection timeout so an offline machine fails in sec
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from mtsum.atomic import write_text
 from mtsum.errors import InputError, ModelError
 
 __all__ = [
@@ -136,13 +139,17 @@ class ResolvedModel:
     revision: str
 
 
-def resolve_model(name_or_path: str, *, role: str, option: str) -> ResolvedModel:
+def resolve_model(
+    name_or_path: str, *, role: str, option: str, cache: Path | None = None
+) -> ResolvedModel:
     """Find a checkpoint on disk: a local directory, the HF cache, or a download from the hub.
 
     Args:
         name_or_path: A hub name such as ``Helsinki-NLP/opus-mt-ar-en`` or a local directory.
         role: What the model is for, used in messages ("translation", "summarization").
         option: The CLI option that supplies it, used in messages ("--mt-model").
+        cache: The mtsum cache folder; when given, a local directory's content hash is
+            remembered there against its files' sizes and times, so reruns skip the hashing.
 
     Returns:
         The local directory with the checkpoint, its name and revision.
@@ -157,7 +164,9 @@ def resolve_model(name_or_path: str, *, role: str, option: str) -> ResolvedModel
                 f"{role} model directory {local} has no config.json: pass a directory saved with "
                 "save_pretrained()"
             )
-        return ResolvedModel(name=str(local), path=local.resolve(), revision=_local_revision(local))
+        memo = None if cache is None else cache / REVISION_MEMO
+        revision = _local_revision(local, memo=memo)
+        return ResolvedModel(name=str(local), path=local.resolve(), revision=revision)
     if name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1:
         raise ModelError(f"{role} model directory {name_or_path} does not exist ({option} PATH)")
     cached = _from_cache(name_or_path)
@@ -168,20 +177,55 @@ def resolve_model(name_or_path: str, *, role: str, option: str) -> ResolvedModel
 
 # What a load reads: the support files a download fetches, and PyTorch/CTranslate2 weights.
 _CHECKPOINT_FILES = (*_SUPPORT_FILES, "*.safetensors", "*.bin")
+REVISION_MEMO = "local-revisions.json"  # in the mtsum cache folder
+_MEMO_ENTRIES = 64
+_RACY_S = 2.0
 
 
-def _local_revision(path: Path) -> str:
+def _local_revision(path: Path, *, memo: Path | None = None) -> str:
     """A content hash of a local checkpoint, so caches keyed on the revision (converted models,
     the translation cache, batch resume) notice any changed file: weights, generation settings
-    or tokenizer."""
-    digest = hashlib.sha256()
+    or tokenizer. With `memo`, a hash already computed for the same files (path, size, mtime,
+    inode) is reused: hashing distilbart's weights takes over a second."""
     files = sorted({f for pattern in _CHECKPOINT_FILES for f in path.glob(pattern) if f.is_file()})
+    stats = [(f.name, f.stat()) for f in files]
+    stamp = json.dumps(
+        [str(path.resolve()), [(n, s.st_size, s.st_mtime_ns, s.st_ino) for n, s in stats]]
+    )
+    key = hashlib.sha256(stamp.encode()).hexdigest()[:32]
+    known = _read_memo(memo)
+    if key in known:
+        return known[key]
+    digest = hashlib.sha256()
     for file in files:
         digest.update(file.name.encode() + b"\0")
         with file.open("rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
-    return "local-" + digest.hexdigest()[:12]
+    revision = "local-" + digest.hexdigest()[:12]
+    # A file written in the last seconds may change again within its mtime's resolution without
+    # changing its size (as git's "racy" index entries): hash it again next time.
+    settled = all(s.st_mtime < time.time() - _RACY_S for _, s in stats)
+    if memo is not None and settled:
+        kept = dict(list(known.items())[-(_MEMO_ENTRIES - 1) :])
+        try:
+            memo.parent.mkdir(parents=True, exist_ok=True)
+            write_text(memo, json.dumps({**kept, key: revision}, indent=0))
+        except OSError:  # a read-only cache only costs the hash next time
+            pass
+    return revision
+
+
+def _read_memo(memo: Path | None) -> dict[str, str]:
+    if memo is None:
+        return {}
+    try:
+        data = json.loads(memo.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
 
 
 def _from_cache(repo_id: str) -> ResolvedModel | None:
@@ -253,7 +297,8 @@ def _load(
     if backend not in BACKENDS:
         raise InputError(f"backend {backend!r} is not one of {', '.join(BACKENDS)}")
     device = _check_device(device)
-    resolved = resolve_model(name_or_path, role=task, option=option)
+    cache = mtsum_cache(cache_dir)
+    resolved = resolve_model(name_or_path, role=task, option=option, cache=cache)
     if backend == "ctranslate2" or (backend == "auto" and ct2.can_convert(resolved)):
         return ct2.load_ct2(
             resolved,
@@ -261,7 +306,7 @@ def _load(
             device=device,
             threads=threads,
             compute_type=compute_type,
-            cache=mtsum_cache(cache_dir),
+            cache=cache,
         )
     if compute_type is not None:
         raise InputError(

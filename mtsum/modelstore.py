@@ -55,7 +55,7 @@ def pull(name: str, *, compute_type: str = "int8", cache: str | Path | None = No
     from mtsum.ct2 import convert
     from mtsum.models import resolve_model
 
-    resolved = resolve_model(name, role="hub", option=_OPTION)
+    resolved = resolve_model(name, role="hub", option=_OPTION, cache=cache_dir(cache))
     return _describe(convert(resolved, compute_type=compute_type, cache=cache_dir(cache)))
 
 
@@ -76,7 +76,7 @@ def convert_local(
         raise InputError(
             f"{path} is not a directory: pass a checkpoint saved with save_pretrained()"
         )
-    resolved = resolve_model(str(local), role="local", option=_OPTION)
+    resolved = resolve_model(str(local), role="local", option=_OPTION, cache=cache_dir(cache))
     return _describe(convert(resolved, compute_type=compute_type, cache=cache_dir(cache)))
 
 

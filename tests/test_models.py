@@ -57,3 +57,51 @@ def test_local_revision_follows_every_file_a_load_reads(
         handle.write(b" ")
     after = resolve_model(str(copy), role="translation", option="--mt-model").revision
     assert after != before
+
+
+def test_local_revision_is_remembered_until_a_file_changes(
+    marian_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+    import os
+    import shutil
+
+    from mtsum import models
+
+    copy = shutil.copytree(marian_dir, tmp_path / "copy")
+    old = time.time() - 60  # settled files: older than the racy window
+    for file in copy.iterdir():
+        os.utime(file, (old, old))
+    cache = tmp_path / "cache"
+    first = resolve_model(str(copy), role="t", option="--mt-model", cache=cache)
+    assert (cache / models.REVISION_MEMO).is_file()
+
+    hashed: list[int] = []
+    real = hashlib.sha256
+
+    def counting(*args: object) -> object:
+        hashed.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(models.hashlib, "sha256", counting)
+    again = resolve_model(str(copy), role="t", option="--mt-model", cache=cache)
+    assert again.revision == first.revision
+    assert len(hashed) == 1  # the key of the files' stats only; no file was read
+
+    (copy / "generation_config.json").write_text("{}", encoding="utf-8")
+    changed = resolve_model(str(copy), role="t", option="--mt-model", cache=cache)
+    assert changed.revision != first.revision
+    # Just written, so within the racy window: not remembered, hashed again next time.
+    hashed.clear()
+    assert resolve_model(str(copy), role="t", option="--mt-model", cache=cache) == changed
+    assert len(hashed) == 2
+
+
+def test_a_broken_revision_memo_is_ignored(marian_dir: Path, tmp_path: Path) -> None:
+    from mtsum import models
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / models.REVISION_MEMO).write_text("not json", encoding="utf-8")
+    found = resolve_model(str(marian_dir), role="t", option="--mt-model", cache=cache)
+    assert found.revision == resolve_model(str(marian_dir), role="t", option="--mt-model").revision
