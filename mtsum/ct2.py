@@ -229,7 +229,7 @@ def convert(resolved: ResolvedModel, *, compute_type: str, cache: Path) -> Path:
         staged = work / "model"
         try:
             _convert_into(resolved.path, staged, compute_type)
-            runtime = _runtime(resolved.path, staged)
+            runtime = _runtime(resolved.path, staged, files=staged)
         except (OSError, ValueError, RuntimeError, KeyError, AttributeError) as exc:
             raise ModelError(
                 f"model {resolved.name} at {resolved.path} could not be converted to "
@@ -280,11 +280,12 @@ def _convert_into(source: Path, out: Path, compute_type: str) -> None:
     Converter(str(source)).convert(str(out), quantization=compute_type)
 
 
-def _runtime(source: Path, out: Path) -> dict[str, Any]:
+def _runtime(source: Path, converted: Path, *, files: Path) -> dict[str, Any]:
     """What loading needs besides the weights, worked out once with transformers.
 
-    Loading then reads this record and the tokenizer files copied into `out` (see
+    Loading then reads this record and the tokenizer files, which go into `files` (see
     `mtsum.tokens`), so a converted model runs without importing transformers or torch.
+    `converted` is the converted model (its target vocabulary decides what can be banned).
     """
     from transformers import AutoConfig, AutoTokenizer, GenerationConfig
 
@@ -293,7 +294,7 @@ def _runtime(source: Path, out: Path) -> dict[str, Any]:
     config = AutoConfig.from_pretrained(source, trust_remote_code=False)
     tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
     generation = _generation_config(GenerationConfig, source)
-    spec = describe_tokenizer(tokenizer, source, out)
+    spec = describe_tokenizer(tokenizer, source, files)
     params = getattr(config, "task_specific_params", None) or {}
     limits = [getattr(config, "max_position_embeddings", None), tokenizer.model_max_length]
     forced_bos = getattr(generation, "forced_bos_token_id", None)
@@ -311,7 +312,7 @@ def _runtime(source: Path, out: Path) -> dict[str, Any]:
         "target_prefix": [tokenizer.convert_ids_to_tokens(forced_bos)]
         if forced_bos is not None
         else [],
-        "suppress": _suppressed(generation, tokenizer, _target_vocabulary(out)),
+        "suppress": _suppressed(generation, tokenizer, _target_vocabulary(converted)),
     }
 
 
@@ -322,21 +323,29 @@ def _metadata(path: Path) -> dict[str, Any]:
 def _add_runtime(resolved: ResolvedModel, final: Path) -> None:
     """Complete a conversion made by an older mtsum, whose record lacks the runtime part.
 
-    Files land first and the record is replaced in one rename, so a reader sees the old record
-    or the whole new one; two processes doing this at once write the same bytes.
+    The tokenizer files are written aside and renamed in, then the record, so a reader (who
+    looks at the files only once the record has its runtime part) never sees half a file; two
+    processes doing this at once rename the same bytes.
     """
+    staging = Path(tempfile.mkdtemp(dir=final, prefix=f".runtime.{os.getpid()}.", suffix=".tmp"))
     try:
-        runtime = _runtime(resolved.path, final)
-    except (OSError, ValueError, RuntimeError, KeyError, AttributeError) as exc:
-        raise ModelError(
-            f"model {resolved.name}: could not read its tokenizer and settings for the "
-            f"converted copy at {final} ({type(exc).__name__}: {exc}): delete that folder to "
-            "convert again, or use the transformers backend"
-        ) from exc
-    metadata = {**_metadata(final), "runtime": runtime}
-    staged = final / f".{METADATA}.{os.getpid()}{_TEMP_SUFFIX}"
-    staged.write_text(json.dumps(metadata, indent=2), encoding="utf-8")
-    os.replace(staged, final / METADATA)
+        try:
+            runtime = _runtime(resolved.path, final, files=staging)
+        except (OSError, ValueError, RuntimeError, KeyError, AttributeError) as exc:
+            raise ModelError(
+                f"model {resolved.name}: could not read its tokenizer and settings for the "
+                f"converted copy at {final} ({type(exc).__name__}: {exc}): delete that folder "
+                "to convert again, or use the transformers backend"
+            ) from exc
+        for file in staging.iterdir():
+            os.replace(file, final / file.name)
+        record = staging / METADATA
+        record.write_text(
+            json.dumps({**_metadata(final), "runtime": runtime}, indent=2), encoding="utf-8"
+        )
+        os.replace(record, final / METADATA)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _remove_orphans(root: Path) -> None:

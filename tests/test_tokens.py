@@ -136,12 +136,16 @@ def test_conversion_from_an_older_mtsum_is_completed(marian_dir: Path, tmp_path:
     record = json.loads((path / ct2.METADATA).read_text(encoding="utf-8"))
     runtime = record.pop("runtime")
     (path / ct2.METADATA).write_text(json.dumps(record), encoding="utf-8")
+    copied = ["source.spm", "target.spm", "vocab.json"]  # what an older conversion lacks
+    for name in copied:
+        (path / name).unlink()
     model = ct2.load_ct2(
         resolved, task="translation", device="cpu", threads=1, compute_type="int8", cache=tmp_path
     )
     assert json.loads((path / ct2.METADATA).read_text(encoding="utf-8"))["runtime"] == runtime
     assert model.count_tokens(["قال الوزير"]) == [len(model.tokenizer.encode(["قال الوزير"])[0])]
-    assert not list(path.glob(".*.tmp"))
+    assert all((path / name).is_file() for name in copied)
+    assert not list(path.glob(".*"))  # no staging left behind
 
 
 def test_marian_with_separate_vocabularies_stays_on_transformers(
