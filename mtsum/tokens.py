@@ -68,8 +68,22 @@ def describe(tokenizer: Any, source: Path, out: Path) -> TokenizerSpec:
 
     Called at conversion time, where transformers is loaded anyway.
 
+    Args:
+        tokenizer: The checkpoint's transformers tokenizer (``AutoTokenizer``).
+        source: The checkpoint folder (Marian's SentencePiece files are copied from it).
+        out: Where `load` will find the files.
+
+    Returns:
+        The spec to store (``to_json``) and later hand to `load`.
+
     Raises:
-        ModelError: A tokenizer that is neither fast nor Marian's SentencePiece one.
+        ModelError: A tokenizer that is neither fast nor Marian's SentencePiece one, or a Marian
+            tokenizer with separate source and target vocabularies.
+
+    Example:
+        >>> spec = describe(AutoTokenizer.from_pretrained(ckpt), ckpt, out)  # doctest: +SKIP
+        >>> load(spec, out).encode(["Hello"])  # doctest: +SKIP
+        [['<s>', 'Hello', '</s>']]
     """
     special = tuple(str(t) for t in tokenizer.all_special_tokens)
     if getattr(tokenizer, "is_fast", False):
@@ -104,7 +118,11 @@ def describe(tokenizer: Any, source: Path, out: Path) -> TokenizerSpec:
 
 
 def load(spec: TokenizerSpec, folder: Path) -> Tokens:
-    """The tokenizer described by `spec`, from the files `describe` copied into `folder`."""
+    """The tokenizer described by `spec`, from the files `describe` copied into `folder`.
+
+    Raises:
+        ModelError: An unknown kind (a record written by a newer mtsum).
+    """
     if spec.kind == "sentencepiece":
         return SentencePieceTokens(spec, folder)
     if spec.kind == "tokenizers":
