@@ -289,21 +289,19 @@ def _runtime(source: Path, converted: Path, *, files: Path) -> dict[str, Any]:
     """
     from transformers import AutoConfig, AutoTokenizer, GenerationConfig
 
-    from mtsum.hf import model_defaults
+    from mtsum.hf import input_limit, model_defaults, task_prefix
 
     config = AutoConfig.from_pretrained(source, trust_remote_code=False)
     tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
     generation = _generation_config(GenerationConfig, source)
     spec = describe_tokenizer(tokenizer, source, files)
-    params = getattr(config, "task_specific_params", None) or {}
-    limits = [getattr(config, "max_position_embeddings", None), tokenizer.model_max_length]
     forced_bos = getattr(generation, "forced_bos_token_id", None)
     return {
         "tokenizer": spec.to_json(),
-        "max_input_tokens": min(int(v) for v in limits if v is not None and 0 < int(v) < 1_000_000),
+        "max_input_tokens": input_limit(config, tokenizer),
         "tasks": {
             task: {
-                "prefix": (params.get(task) or {}).get("prefix") or "",
+                "prefix": task_prefix(config, task),
                 "defaults": asdict(model_defaults(config, generation, task=task)),
             }
             for task in ("translation", "summarization")
@@ -436,7 +434,6 @@ def load_ct2(
         settings = runtime["tasks"][task]
         defaults = GenerateOptions(**settings["defaults"])
         tokenizer = load_tokenizer(spec, path)
-        _trim_heap()  # what a released model left behind, before this one's loading peak
         translator = ctranslate2.Translator(
             str(path),
             device=device,
@@ -475,10 +472,10 @@ def _trim_heap() -> None:
     """Hand memory freed while loading back to the operating system.
 
     CTranslate2 reads the model file into buffers it frees once the weights are built; after
-    other native libraries (tokenizers) have started threads, glibc keeps those pages resident,
-    about 270 MB for distilbart; a released translator leaves its buffers the same way. Trimming
-    before and after loading took a whole ``mtsum summarize`` at real shapes from 1.15 GB to
-    under 1 GB peak. A no-op where libc has no malloc_trim.
+    other native libraries (tokenizers) have started threads, glibc keeps those pages resident:
+    distilbart at real shape was 626 MB resident after loading, 383 MB after the trim, and a
+    whole ``mtsum summarize`` peaked at about 1.0 GB instead of 1.15 GB. A no-op where libc has
+    no malloc_trim.
     """
     if not sys.platform.startswith("linux"):
         return

@@ -8,7 +8,7 @@ from typing import Any
 from mtsum.errors import ModelError
 from mtsum.models import GenerateOptions, ModelInfo, ResolvedModel
 
-__all__ = ["HFSeq2Seq", "count_tokens", "load_hf", "model_defaults"]
+__all__ = ["HFSeq2Seq", "count_tokens", "input_limit", "load_hf", "model_defaults", "task_prefix"]
 
 
 def count_tokens(tokenizer: Any, texts: Sequence[str], *, prefix: str) -> list[int]:
@@ -70,6 +70,19 @@ class HFSeq2Seq:
         return self.tokenizer.batch_decode(rows, skip_special_tokens=True)
 
 
+def input_limit(config: Any, tokenizer: Any) -> int:
+    """The longest input in tokens: the smaller of the model's positions and the tokenizer's
+    ``model_max_length`` (which transformers sets to a huge number when it is unknown)."""
+    limits = [getattr(config, "max_position_embeddings", None), tokenizer.model_max_length]
+    return min(int(v) for v in limits if v is not None and 0 < int(v) < 1_000_000)
+
+
+def task_prefix(config: Any, task: str) -> str:
+    """A T5-style input prefix from ``task_specific_params`` (``""`` for Marian and BART)."""
+    specific = (getattr(config, "task_specific_params", None) or {}).get(task) or {}
+    return str(specific.get("prefix") or "")
+
+
 def model_defaults(config: Any, generation: Any, *, task: str) -> GenerateOptions:
     """The model's own generation settings, task-specific ones (e.g. summarization) first."""
     specific = (getattr(config, "task_specific_params", None) or {}).get(task, {})
@@ -121,18 +134,14 @@ def load_hf(resolved: ResolvedModel, *, task: str, device: str, threads: int | N
     # A forced EOS at the length bound depends on the bound of the whole batch, so a row would
     # differ between batched and single runs; rows are cut to their own bound instead.
     model.generation_config.forced_eos_token_id = None
-    specific = (getattr(config, "task_specific_params", None) or {}).get(task) or {}
-    prefix = specific.get("prefix") or ""
-    limits = [getattr(config, "max_position_embeddings", None), tokenizer.model_max_length]
-    max_input = min(int(v) for v in limits if v is not None and 0 < int(v) < 1_000_000)
     info = ModelInfo(
         name=resolved.name,
         revision=resolved.revision,
         path=str(resolved.path),
         backend="transformers",
         compute_type=str(model.dtype).removeprefix("torch."),
-        max_input_tokens=max_input,
-        prefix=prefix,
+        max_input_tokens=input_limit(config, tokenizer),
+        prefix=task_prefix(config, task),
     )
     defaults = model_defaults(config, model.generation_config, task=task)
     return HFSeq2Seq(model, tokenizer, info=info, defaults=defaults)
