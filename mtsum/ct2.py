@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from mtsum.errors import InputError, ModelError
-from mtsum.models import GenerateOptions, ModelInfo, ResolvedModel
+from mtsum.models import GenerateOptions, ModelInfo, ResolvedModel, read_json_object
 from mtsum.tokens import TokenizerSpec, Tokens
 from mtsum.tokens import describe as describe_tokenizer
 from mtsum.tokens import load as load_tokenizer
@@ -150,19 +150,13 @@ def can_convert(resolved: ResolvedModel) -> bool:
     """
     if _model_type(resolved) not in SUPPORTED_MODEL_TYPES:
         return False
-    return not _read_json(resolved.path / "tokenizer_config.json").get("separate_vocabs", False)
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    return not read_json_object(resolved.path / "tokenizer_config.json").get(
+        "separate_vocabs", False
+    )
 
 
 def _model_type(resolved: ResolvedModel) -> str:
-    return str(_read_json(resolved.path / "config.json").get("model_type", ""))
+    return str(read_json_object(resolved.path / "config.json").get("model_type", ""))
 
 
 def _check_compute_type(compute_type: str) -> str:
@@ -315,7 +309,7 @@ def _runtime(source: Path, converted: Path, *, files: Path) -> dict[str, Any]:
 
 
 def _metadata(path: Path) -> dict[str, Any]:
-    return _read_json(path / METADATA)
+    return read_json_object(path / METADATA)
 
 
 def _add_runtime(resolved: ResolvedModel, final: Path) -> None:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from mtsum.atomic import write_text
 from mtsum.errors import InputError, ModelError
@@ -217,15 +217,17 @@ def _local_revision(path: Path, *, memo: Path | None = None) -> str:
 
 
 def _read_memo(memo: Path | None) -> dict[str, str]:
-    if memo is None:
-        return {}
+    known = read_json_object(memo) if memo is not None else {}
+    return {k: v for k, v in known.items() if isinstance(v, str)}
+
+
+def read_json_object(path: Path) -> dict[str, Any]:
+    """A JSON object from `path`, or ``{}`` when the file is missing, unreadable or not one."""
     try:
-        data = json.loads(memo.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    if not isinstance(data, dict):
-        return {}
-    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
+    return data if isinstance(data, dict) else {}
 
 
 def _from_cache(repo_id: str) -> ResolvedModel | None:
