@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Sequence
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# The tokenizer training is shared with the test fixtures.
+sys.path.insert(0, str(ROOT / "tests"))
 SEED = ROOT / "seeds" / "000_91e72526449f324a.txt"
 SEED_ENGLISH = [
     ROOT / "seeds" / "000_91e72526449f324a.translation.ref.en.txt",
@@ -84,41 +86,21 @@ def _padding(vocab: dict[str, int], size: int) -> None:
             vocab[token] = len(vocab)
 
 
-def _train_spm(lines: Sequence[str], prefix: Path) -> None:
-    import sentencepiece as spm
-
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(lines),
-        model_prefix=str(prefix),
-        vocab_size=TOKENIZER_PIECES,
-        model_type="unigram",
-        character_coverage=1.0,
-        bos_id=-1,
-        eos_id=1,
-        unk_id=2,
-        pad_id=-1,
-        # A smaller corpus (seed only) gets the vocabulary it supports instead of an error.
-        hard_vocab_limit=False,
-        minloglevel=2,
-    )
-
-
 def build_marian(out: Path) -> Path:
     """Save a random opus-mt-ar-en-shaped MarianMT checkpoint and its tokenizer to `out`."""
     import sentencepiece as spm
     import torch
+    from tokenizer_training import marian_spm_pair
     from transformers import GenerationConfig, MarianConfig, MarianMTModel, MarianTokenizer
 
     out.mkdir(parents=True, exist_ok=True)
-    _train_spm(arabic_lines(), out / "source")
-    _train_spm(english_lines(), out / "target")
-    vocab = {"</s>": 0, "<unk>": 1}
-    for side in ("source", "target"):
-        proc = spm.SentencePieceProcessor(model_file=str(out / f"{side}.model"))
-        for i in range(proc.get_piece_size()):
-            vocab.setdefault(proc.id_to_piece(i), len(vocab))
-        (out / f"{side}.model").rename(out / f"{side}.spm")
-        (out / f"{side}.vocab").unlink()
+    vocab = marian_spm_pair(
+        out,
+        arabic_lines(),
+        english_lines(),
+        source_size=TOKENIZER_PIECES,
+        target_size=TOKENIZER_PIECES,
+    )
     target = spm.SentencePieceProcessor(model_file=str(out / "target.spm"))
     english = {vocab[target.id_to_piece(i)] for i in range(target.get_piece_size())}
     _padding(vocab, MARIAN_VOCAB - 1)
@@ -178,7 +160,7 @@ def build_marian(out: Path) -> Path:
 def build_bart(out: Path) -> Path:
     """Save a random distilbart-cnn-12-6-shaped BART checkpoint and its tokenizer to `out`."""
     import torch
-    from tokenizers import ByteLevelBPETokenizer
+    from tokenizer_training import train_byte_bpe
     from transformers import (
         BartConfig,
         BartForConditionalGeneration,
@@ -187,19 +169,7 @@ def build_bart(out: Path) -> Path:
     )
 
     out.mkdir(parents=True, exist_ok=True)
-    bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(
-        english_lines(),
-        vocab_size=TOKENIZER_PIECES,
-        min_frequency=2,
-        special_tokens=BART_SPECIALS,
-        show_progress=False,
-    )
-    vocab = bpe.get_vocab()
-    if [vocab[token] for token in BART_SPECIALS] != list(range(len(BART_SPECIALS))):
-        raise RuntimeError("BPE training moved BART's special tokens")
-    merges = json.loads(bpe.to_str())["model"]["merges"]
-    merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in merges]
+    vocab, merges = train_byte_bpe(english_lines(), TOKENIZER_PIECES, BART_SPECIALS)
     real = len(vocab)
     # Byte-level BPE maps every printable ASCII character to itself, so the padding decodes.
     _padding(vocab, BART_VOCAB)

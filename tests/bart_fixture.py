@@ -7,7 +7,6 @@ article needs several chunks. The weights are random: summaries are gibberish, t
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,7 +51,7 @@ def build_bart(
         `out`, loadable with ``mtsum.load_summarizer(str(out), device="cpu")``.
     """
     import torch
-    from tokenizers import ByteLevelBPETokenizer
+    from tokenizer_training import train_byte_bpe
     from transformers import (
         BartConfig,
         BartForConditionalGeneration,
@@ -61,20 +60,7 @@ def build_bart(
     )
 
     out.mkdir(parents=True, exist_ok=True)
-    bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(
-        english_lines(),
-        vocab_size=vocab_size,
-        min_frequency=2,
-        special_tokens=SPECIALS,
-        show_progress=False,
-    )
-    vocab = bpe.get_vocab()
-    if [vocab[token] for token in SPECIALS] != list(range(len(SPECIALS))):
-        raise RuntimeError(f"BPE training moved BART's special tokens: {vocab}")
-    # The trained tokenizer's JSON holds the merges in the order they were learned.
-    merges = json.loads(bpe.to_str())["model"]["merges"]
-    merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in merges]
+    vocab, merges = train_byte_bpe(english_lines(), vocab_size, SPECIALS)
     tokenizer = BartTokenizer(vocab=vocab, merges=merges, model_max_length=max_positions)
     tokenizer.save_pretrained(out)
 

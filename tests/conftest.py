@@ -28,41 +28,16 @@ def seed_lines() -> list[str]:
     return [line.strip() for line in SEED.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def _train_spm(lines: list[str], prefix: Path, vocab_size: int) -> None:
-    import sentencepiece as spm
-
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(lines),
-        model_prefix=str(prefix),
-        vocab_size=vocab_size,
-        model_type="unigram",
-        character_coverage=1.0,
-        bos_id=-1,
-        eos_id=1,
-        unk_id=2,
-        pad_id=-1,
-        hard_vocab_limit=False,
-        minloglevel=2,
-    )
-
-
 def build_marian(out: Path, *, d_model: int = 32, layers: int = 2) -> Path:
     """Save a random MarianMT checkpoint, SentencePiece models trained on the seed, to `out`."""
-    import sentencepiece as spm
     import torch
+    from tokenizer_training import marian_spm_pair
     from transformers import GenerationConfig, MarianConfig, MarianMTModel, MarianTokenizer
 
     out.mkdir(parents=True, exist_ok=True)
     source_lines = seed_lines()
-    _train_spm(source_lines, out / "source", 400)
-    _train_spm(ENGLISH_TRAINING * 4 + source_lines[:2], out / "target", 200)
-    vocab = {"</s>": 0, "<unk>": 1}
-    for side in ("source", "target"):
-        proc = spm.SentencePieceProcessor(model_file=str(out / f"{side}.model"))
-        for i in range(proc.get_piece_size()):
-            vocab.setdefault(proc.id_to_piece(i), len(vocab))
-        (out / f"{side}.model").rename(out / f"{side}.spm")
-        (out / f"{side}.vocab").unlink()
+    target_lines = ENGLISH_TRAINING * 4 + source_lines[:2]
+    vocab = marian_spm_pair(out, source_lines, target_lines, source_size=400, target_size=200)
     vocab["<pad>"] = len(vocab)
     (out / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
     tokenizer = MarianTokenizer(
