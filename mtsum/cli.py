@@ -35,8 +35,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-_state: dict[str, bool] = {"verbose": False}
-
 
 class TextFormat(str, Enum):
     text = "text"
@@ -146,7 +144,7 @@ def _main(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
 ) -> None:
-    _state["verbose"] = verbose
+    """Global options; `_errors` reads --verbose back from the root context."""
 
 
 def _warn(message: str, quiet: bool) -> None:
@@ -155,19 +153,23 @@ def _warn(message: str, quiet: bool) -> None:
 
 
 @contextmanager
-def _errors() -> Iterator[None]:
-    """Map library exceptions to one-line messages and documented exit codes."""
+def _errors(ctx: typer.Context) -> Iterator[None]:
+    """Map library exceptions to one-line messages and documented exit codes.
+
+    With ``mtsum --verbose`` (a parameter of the root command) the traceback is shown too.
+    """
+    verbose = bool(ctx.find_root().params.get("verbose"))
     try:
         yield
     except MtsumError as exc:
-        if _state["verbose"]:
+        if verbose:
             traceback.print_exc()
         typer.echo(f"mtsum: error: {exc}", err=True)
         raise typer.Exit(exc.exit_code) from None
     except (typer.Exit, typer.Abort, KeyboardInterrupt):
         raise
     except Exception as exc:
-        if _state["verbose"]:
+        if verbose:
             traceback.print_exc()
         typer.echo(
             f"mtsum: internal error: {type(exc).__name__}: {exc} (rerun with --verbose)", err=True
@@ -221,6 +223,7 @@ def _write(text: str, output: Path | None) -> None:
 
 @app.command()
 def translate(
+    ctx: typer.Context,
     inputs: Inputs,
     output: Output = None,
     fmt: Annotated[TextFormat, typer.Option("--format", help="text or json.")] = TextFormat.text,
@@ -234,7 +237,7 @@ def translate(
     quiet: Quiet = False,
 ) -> None:
     """Translate Arabic documents to English, paragraph for paragraph."""
-    with _errors():
+    with _errors(ctx):
         from mtsum import render
         from mtsum.models import load_translator
         from mtsum.sources import read_sources
@@ -258,6 +261,7 @@ def translate(
 
 @app.command()
 def summarize(
+    ctx: typer.Context,
     inputs: Inputs,
     output: Output = None,
     fmt: Annotated[
@@ -280,7 +284,7 @@ def summarize(
     quiet: Quiet = False,
 ) -> None:
     """Translate (when Arabic), summarize, and show the paragraphs behind every sentence."""
-    with _errors():
+    with _errors(ctx):
         from mtsum import render
         from mtsum.models import load_summarizer, load_translator, resolve_model
         from mtsum.paths import cache_dir as mtsum_cache
@@ -339,6 +343,7 @@ def summarize(
 
 @app.command()
 def check(
+    ctx: typer.Context,
     source: Annotated[str, typer.Argument(help="The article: a file, or - for stdin.")],
     summary: Annotated[Path, typer.Option("--summary", help="The summary to check (a text file).")],
     output: Output = None,
@@ -356,7 +361,7 @@ def check(
     quiet: Quiet = False,
 ) -> None:
     """Check a summary written elsewhere: what in it does the article support?"""
-    with _errors():
+    with _errors(ctx):
         from mtsum import render
         from mtsum.models import load_translator
         from mtsum.pipeline import check_document, summary_sentences

@@ -65,6 +65,7 @@ def _doc_progress(quiet: bool) -> Iterator[Callable[[int, int], None]]:
 
 
 def batch(
+    ctx: typer.Context,
     input_dir: Annotated[
         Path,
         typer.Argument(
@@ -107,7 +108,7 @@ def batch(
     quiet: Quiet = False,
 ) -> None:
     """Translate, summarize, check and score every document of a folder; resumable."""
-    with _errors():
+    with _errors(ctx):
         from mtsum.batch import BatchSettings, lazy_summarizer, lazy_translator, run_batch
         from mtsum.cache import open_cache
         from mtsum.summarize import SummarizeOptions
@@ -157,6 +158,7 @@ def batch(
 
 
 def score(
+    ctx: typer.Context,
     hyp: Annotated[Path, typer.Option("--hyp", help="The summary to score (a text file).")],
     ref: Annotated[
         list[Path], typer.Option("--ref", help="A reference summary; repeat for several.")
@@ -170,7 +172,7 @@ def score(
     ] = None,
 ) -> None:
     """ROUGE-1/2/L/Lsum of any summary against one or more references, with a signature."""
-    with _errors():
+    with _errors(ctx):
         from mtsum.corpus import score_summary
         from mtsum.render import dumps
         from mtsum.report import score_record, score_text

@@ -50,6 +50,7 @@ CacheOpt = Annotated[
 
 @app.command()
 def pull(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Hub name, e.g. Helsinki-NLP/opus-mt-ar-en.")],
     compute_type: ComputeOpt = ComputeType.int8,
     cache_dir: CacheOpt = None,
@@ -57,7 +58,7 @@ def pull(
     """Download a model (unless cached) and convert it for CTranslate2."""
     from mtsum.cli import _errors
 
-    with _errors():
+    with _errors(ctx):
         from mtsum.modelstore import pull as run
 
         typer.echo(_line(run(name, compute_type=compute_type.value, cache=cache_dir)))
@@ -65,6 +66,7 @@ def pull(
 
 @app.command()
 def convert(
+    ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="Checkpoint directory saved with save_pretrained.")],
     compute_type: ComputeOpt = ComputeType.int8,
     cache_dir: CacheOpt = None,
@@ -72,7 +74,7 @@ def convert(
     """Convert a local checkpoint for CTranslate2."""
     from mtsum.cli import _errors
 
-    with _errors():
+    with _errors(ctx):
         from mtsum.modelstore import convert_local
 
         typer.echo(_line(convert_local(path, compute_type=compute_type.value, cache=cache_dir)))
@@ -80,13 +82,14 @@ def convert(
 
 @app.command("list")
 def list_(
+    ctx: typer.Context,
     cache_dir: CacheOpt = None,
     fmt: Annotated[ListFormat, typer.Option("--format", help="text or json.")] = ListFormat.text,
 ) -> None:
     """List converted models and cached Hugging Face checkpoints."""
     from mtsum.cli import _errors
 
-    with _errors():
+    with _errors(ctx):
         from mtsum.modelstore import list_models
 
         models = list_models(cache_dir)
