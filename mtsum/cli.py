@@ -178,11 +178,11 @@ def _errors(ctx: typer.Context) -> Iterator[None]:
 
 
 @contextmanager
-def _progress(quiet: bool, desc: str) -> Iterator[Callable[[int, int], None]]:
+def _progress(quiet: bool, desc: str, unit: str = "tok") -> Iterator[Callable[[int, int], None]]:
     """A tqdm bar on stderr fed with (done, total); silent with -q or when stderr is no TTY."""
     from tqdm import tqdm
 
-    bar = tqdm(desc=desc, unit="tok", disable=True if quiet else None, file=sys.stderr)
+    bar = tqdm(desc=desc, unit=unit, disable=True if quiet else None, file=sys.stderr)
 
     def update(done: int, total: int) -> None:
         bar.total = total

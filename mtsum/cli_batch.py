@@ -8,9 +8,6 @@ batch holds OUT_DIR.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -36,6 +33,7 @@ from mtsum.cli import (
     Threads,
     TopK,
     _errors,
+    _progress,
     _runtime,
     _warn,
     _write,
@@ -44,24 +42,6 @@ from mtsum.cli import (
 __all__ = ["batch", "score"]
 
 EXIT_SOME_FAILED = 1
-
-
-@contextmanager
-def _doc_progress(quiet: bool) -> Iterator[Callable[[int, int], None]]:
-    """A tqdm bar over documents on stderr; silent with -q or when stderr is no TTY."""
-    from tqdm import tqdm
-
-    bar = tqdm(desc="batch", unit="doc", disable=True if quiet else None, file=sys.stderr)
-
-    def update(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
-    try:
-        yield update
-    finally:
-        bar.close()
 
 
 def batch(
@@ -129,7 +109,7 @@ def batch(
         kwargs = _runtime(device, threads, backend, compute_type, cache_dir)
         cache = None if no_cache else open_cache(cache_dir)
         try:
-            with _doc_progress(quiet) as progress:
+            with _progress(quiet, "batch", unit="doc") as progress:
                 report = run_batch(
                     input_dir,
                     out,
