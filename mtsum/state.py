@@ -94,7 +94,9 @@ class RunState:
     """
 
     def __init__(self, out_dir: str | Path) -> None:
-        self.out_dir = Path(out_dir)
+        # Absolute once, here: output paths are recorded relative to this folder, so a relative
+        # OUT_DIR must not be joined to them a second time, whatever the working directory.
+        self.out_dir = Path(out_dir).absolute()
         self.path = self.out_dir / STATE_FILE
         try:
             self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -136,7 +138,8 @@ class RunState:
         outputs: Sequence[str | Path] = (),
         duration_s: float = 0.0,
     ) -> None:
-        """Record that `doc_id` finished and wrote `outputs` (paths in OUT_DIR).
+        """Record that `doc_id` finished and wrote `outputs` (files in OUT_DIR, each given as an
+        absolute path or relative to OUT_DIR; recorded relative to it with their sha256).
 
         Raises:
             InputError: An output is missing or outside OUT_DIR.
@@ -169,7 +172,8 @@ class RunState:
         self._db.execute("DELETE FROM documents")
 
     def _output(self, path: str | Path) -> OutputFile:
-        full = Path(path) if Path(path).is_absolute() else self.out_dir / path
+        # A relative path is relative to OUT_DIR, as the recorded ones are.
+        full = self.out_dir / path
         try:
             relative = full.resolve().relative_to(self.out_dir.resolve())
             data = full.read_bytes()

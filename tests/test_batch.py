@@ -375,6 +375,49 @@ def test_document_interrupted_during_force_is_redone(folder: Folder) -> None:
     assert statuses(folder.run()) == {"a": "skipped", "b": "skipped", "c": "ok"}
 
 
+def _out_forms() -> dict[str, Callable[[Path], str]]:
+    """Ways a user names the output folder, from the working directory `tmp_path`."""
+
+    def linked(root: Path) -> str:
+        (root / "real-out").mkdir()
+        (root / "linked-out").symlink_to("real-out")
+        return "linked-out"
+
+    def dotted(root: Path) -> str:
+        (root / "work").mkdir()
+        return "work/../out"
+
+    return {
+        "relative": lambda root: "out",
+        "trailing slash": lambda root: "out/",
+        "dot-dot": dotted,
+        "absolute": lambda root: str(root / "out"),
+        "symlinked folder": linked,
+    }
+
+
+@pytest.mark.parametrize("form", list(_out_forms()))
+def test_out_folder_in_any_form_runs_and_resumes(
+    folder: Folder, form: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `mtsum batch seeds/ --out outputs/` once failed every document: paths in the resume state
+    # were joined to a relative OUT_DIR twice.
+    root = folder.input.parent
+    monkeypatch.chdir(root)
+    out = _out_forms()[form](root)
+    report = run_batch("in", out, translator=folder.models["mt"], summarizer=folder.models["sum"])
+    assert statuses(report) == {"a": "ok", "b": "ok", "c": "ok"}
+    written = Path(out).resolve()
+    assert sorted(p.name for p in (written / "a").iterdir()) == sorted(OUTPUT_FILES)
+    with RunState(out) as state:
+        recorded = [f.path for r in state.records() for f in r.outputs]
+    assert sorted(recorded) == sorted(f"{d}/{n}" for d in "abc" for n in OUTPUT_FILES)
+    used = folder.models["mt"].used + folder.models["sum"].used
+    again = run_batch("in", out, translator=folder.models["mt"], summarizer=folder.models["sum"])
+    assert statuses(again) == {"a": "skipped", "b": "skipped", "c": "skipped"}
+    assert folder.models["mt"].used + folder.models["sum"].used == used
+
+
 # --- what stops a run ---------------------------------------------------------------------------
 
 
