@@ -31,6 +31,7 @@ segmenting, chunking, alignment) and in scoring.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import traceback
@@ -258,7 +259,7 @@ def _no_translator() -> Seq2Seq:
 
 
 def _summarize(
-    doc: Document, signature: str, models: _Models, settings: BatchSettings
+    doc: Document, signature: str, models: _Models, settings: BatchSettings, *, note: str | None
 ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """One document through the pipeline: its result.json record and its files, in order."""
     from mtsum.render import dumps, summary_markdown, summary_record
@@ -297,6 +298,7 @@ def _summarize(
         "settings": signature,
         "input_hash": doc.input_hash,
         "timings": {k: round(v, 3) for k, v in timings.items()},
+        "notes": [note] if note else [],
     }
     files = [
         ("translation.txt", "\n\n".join(english) + "\n"),
@@ -307,29 +309,89 @@ def _summarize(
     return record, files
 
 
+def _document_folder(out: Path, doc_id: str) -> Path:
+    """OUT_DIR/<id> as a plain folder directly inside OUT_DIR (created), never through a link.
+
+    Raises:
+        InputError: The id is not one path component, or OUT_DIR/<id> is a symlink or a file.
+    """
+    folder = out / doc_id
+    if doc_id in ("", ".", "..") or Path(doc_id).name != doc_id:
+        raise InputError(f"document id {doc_id!r} is not a plain file name; rename the document")
+    if folder.is_symlink():
+        raise InputError(
+            f"{folder}: is a symlink; mtsum does not write through links, remove it to redo "
+            "this document"
+        )
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{folder}: cannot be created ({exc.strerror or exc})") from None
+    if not folder.is_dir() or folder.resolve().parent != out.resolve():
+        raise InputError(f"{folder}: is not a folder inside {out}; remove it to redo this document")
+    return folder
+
+
+def _write_into(folder: Path, name: str, text: str) -> Path:
+    """Write `folder`/`name` atomically after checking it lands in `folder` itself."""
+    path = folder / name
+    if path.parent.resolve() != folder.resolve() or path.is_dir():
+        raise InputError(f"{path}: not a file inside {folder}; remove it to redo this document")
+    try:
+        write_text(path, text)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+    return path
+
+
+def _remove_ours(folder: Path, paths: Sequence[Path]) -> None:
+    """Delete files mtsum wrote into `folder`: regular files directly inside it, nothing else."""
+    for path in paths:
+        if path.is_file() and not path.is_symlink() and path.parent.resolve() == folder.resolve():
+            path.unlink(missing_ok=True)
+
+
+def _earlier_outputs(state: RunState, out: Path, doc_id: str) -> list[Path]:
+    """Outputs an earlier run recorded for `doc_id` that still hold what it wrote."""
+    record = state.get(doc_id)
+    if record is None:
+        return []
+    unchanged = set(record.outputs) - set(state.changed_outputs(record))
+    return [out / f.path for f in unchanged]
+
+
 def _run_document(
-    doc: Document, signature: str, models: _Models | None, settings: BatchSettings, state: RunState
+    doc: Document,
+    signature: str,
+    models: _Models | None,
+    settings: BatchSettings,
+    state: RunState,
+    *,
+    note: str | None = None,
 ) -> dict[str, Any]:
     from mtsum.render import dumps
 
     start = time.perf_counter()
-    folder = state.out_dir / doc.id
-    for name in OUTPUT_FILES:
-        # Temporary files of an atomic write that a kill interrupted.
-        for stale in folder.glob(f".{name}.*.tmp"):
-            stale.unlink(missing_ok=True)
+    folder: Path | None = None
+    written: list[Path] = []
     error, trace = doc.error, None
-    if error is None and models is not None:
+    earlier = _earlier_outputs(state, state.out_dir, doc.id)
+    try:
+        folder = _document_folder(state.out_dir, doc.id)
+        # Temporary files of an atomic write that a kill interrupted (mtsum's own names).
+        _remove_ours(folder, [t for n in OUTPUT_FILES for t in folder.glob(f".{n}.*.tmp")])
+    except InputError as exc:
+        error = error or str(exc)
+    if error is None and folder is not None and models is not None:
         # Until it is marked done again, an earlier record must not let a rerun skip a folder
         # that is half rewritten.
         state.mark_failed(doc.id, doc.input_hash, signature, error=_INTERRUPTED)
         try:
-            record, files = _summarize(doc, signature, models, settings)
+            record, files = _summarize(doc, signature, models, settings, note=note)
             for name, text in files:
-                write_text(folder / name, text)
-            outputs = [folder / name for name in OUTPUT_FILES]
+                written.append(_write_into(folder, name, text))
             duration = time.perf_counter() - start
-            state.mark_done(doc.id, doc.input_hash, signature, outputs=outputs, duration_s=duration)
+            state.mark_done(doc.id, doc.input_hash, signature, outputs=written, duration_s=duration)
             return record
         except MtsumError as exc:
             error = str(exc)
@@ -338,9 +400,6 @@ def _run_document(
             trace = traceback.format_exc()
     error = error or "no model was loaded for this document"
     seconds = time.perf_counter() - start
-    # Outputs of an earlier input would pass for this one's.
-    for name in OUTPUT_FILES:
-        (folder / name).unlink(missing_ok=True)
     record = {
         "mtsum": __version__,
         "status": "failed",
@@ -353,8 +412,11 @@ def _run_document(
     }
     if trace is not None:
         record["traceback"] = trace
-    if doc.id not in REPORT_FILES:  # the folder would take the run report's place
-        write_text(folder / "result.json", dumps(record))
+    if folder is not None:
+        # Outputs of an earlier input would pass for this one's; only files mtsum wrote go.
+        _remove_ours(folder, [*written, *earlier])
+        with contextlib.suppress(InputError):  # the run report's row still says why it failed
+            _write_into(folder, "result.json", dumps(record))
     state.mark_failed(doc.id, doc.input_hash, signature, error=error, duration_s=seconds)
     return record
 
@@ -450,15 +512,25 @@ def run_batch(
     # Resolved before anything is written, so an unavailable model leaves no trace.
     signatures = {d.id: signature(d) for d in docs}
 
+    notes: dict[str, str] = {}
+
     def pending(state: RunState | None) -> dict[str, tuple[dict[str, Any], DocRow]]:
         if state is None or force:
             return {}
         done = {}
         for d in docs:
-            if d.text is not None and state.is_done(d.id, d.input_hash, signatures[d.id]):
+            if d.text is None:
+                continue
+            if state.is_done(d.id, d.input_hash, signatures[d.id]):
                 found = _finished(out, d.id)
                 if found is not None:
                     done[d.id] = found
+                continue
+            record = state.get(d.id)
+            if record is not None and record.status == "ok":
+                changed = ", ".join(Path(f.path).name for f in state.changed_outputs(record))
+                if changed:
+                    notes[d.id] = f"redone: {changed} changed or deleted since the last run"
         return done
 
     def load(skipped: dict[str, Any], models: _Models | None) -> _Models | None:
@@ -494,7 +566,9 @@ def run_batch(
             if doc.id in skipped:
                 record, row = skipped[doc.id]
             else:
-                record = _run_document(doc, signatures[doc.id], models, settings, state)
+                record = _run_document(
+                    doc, signatures[doc.id], models, settings, state, note=notes.get(doc.id)
+                )
                 row = row_from_record(record, record["status"])
             records.append(record)
             rows.append(row)

@@ -18,7 +18,7 @@ from mtsum.errors import InputError
 from mtsum.pipeline import detect_language, summary_sentences
 from mtsum.report import CorpusScores, DocRow, DocScores
 from mtsum.score import RougeResult, join_sentences, rouge, rouge_corpus, translation_scores
-from mtsum.sources import document_paths
+from mtsum.sources import display_path, document_id, document_paths, read_bounded, refusal
 from mtsum.state import content_hash
 from mtsum.textprep import decode_document
 
@@ -63,16 +63,15 @@ class Document:
     translation_ref: Reference | None
 
 
-def _read_ref(path: Path) -> Reference:
+def _read_ref(path: Path, folder: Path, max_bytes: int) -> Reference:
+    why = refusal(path, folder)
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        error = f"{path}: cannot be read ({exc.strerror})"
-        return Reference(name=path.name, digest="unreadable", text=None, error=error)
-    try:
-        text, error = decode_document(data, name=str(path)), None
+        if why is not None:
+            raise InputError(why)
+        data = read_bounded(path, max_bytes=max_bytes)
+        text, error = decode_document(data, name=display_path(path)), None
     except InputError as exc:
-        text, error = None, str(exc)
+        return Reference(name=path.name, digest="unreadable", text=None, error=str(exc))
     return Reference(name=path.name, digest=content_hash(data), text=text, error=error)
 
 
@@ -81,31 +80,37 @@ def _summary_refs(directory: Path) -> dict[str, list[Path]]:
     found: dict[str, list[tuple[int, Path]]] = {}
     for path in directory.iterdir():
         match = _SUMMARY_REF.fullmatch(path.name)
-        if match and path.is_file():
+        if match:
             found.setdefault(match["id"], []).append((int(match["n"]), path))
     return {doc: [p for _, p in sorted(refs)] for doc, refs in found.items()}
 
 
-def _read(
-    path: Path, refs: tuple[Reference, ...], *, source_lang: str, max_bytes: int, reserved: str
-) -> Document:
-    translation = path.with_name(f"{path.stem}.translation.ref.en.txt")
-    translation_ref = _read_ref(translation) if translation.is_file() else None
-    text = lang = error = None
+def _exists(path: Path) -> bool:
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        data, error = b"", f"{path}: cannot be read ({exc.strerror})"
-    if error is None and reserved:
-        error = f"{path}: its id {path.stem!r} is the name of a {reserved}; rename it"
-    if error is None and len(data) > max_bytes:
-        error = (
-            f"{path}: {len(data):,} bytes, over the limit of {max_bytes:,}; split the "
-            "document or raise --max-bytes"
-        )
+        return path.exists() or path.is_symlink()
+    except OSError:  # a document name so long that the reference's name is over the limit
+        return False
+
+
+def _read(
+    path: Path,
+    folder: Path,
+    doc_id: str,
+    refs: tuple[Reference, ...],
+    *,
+    source_lang: str,
+    max_bytes: int,
+) -> Document:
+    stem = path.name[: -len(".txt")]
+    translation = path.with_name(f"{stem}.translation.ref.en.txt")
+    translation_ref = _read_ref(translation, folder, max_bytes) if _exists(translation) else None
+    text = lang = None
+    data = b""
+    error = refusal(path, folder)
     if error is None:
         try:
-            text = decode_document(data, name=str(path))
+            data = read_bounded(path, max_bytes=max_bytes)
+            text = decode_document(data, name=display_path(path))
             lang = detect_language(text, source_lang)
         except InputError as exc:
             text, error = None, str(exc)
@@ -113,15 +118,28 @@ def _read(
     if translation_ref is not None:
         parts.append(f"{translation_ref.name}:{translation_ref.digest}")
     return Document(
-        id=path.stem,
-        path=str(path),
-        input_hash=content_hash("\n".join(parts).encode()),
+        id=doc_id,
+        path=display_path(path),
+        input_hash=content_hash("\n".join(parts).encode("utf-8", "surrogatepass")),
         text=text,
         lang=lang,
         error=error,
         summary_refs=refs,
         translation_ref=translation_ref,
     )
+
+
+def _unique_ids(paths: Sequence[Path], reserved: Collection[str]) -> list[str]:
+    """Each document's `document_id`, made unique should two ever meet."""
+    ids: list[str] = []
+    for path in paths:
+        doc_id = document_id(path.name, reserved=reserved)
+        n = 1
+        while doc_id.lower() in {i.lower() for i in ids}:
+            n += 1
+            doc_id = f"{document_id(path.name, reserved=[*reserved, doc_id])}-{n}"
+        ids.append(doc_id)
+    return ids
 
 
 def scan_folder(
@@ -136,31 +154,39 @@ def scan_folder(
     Args:
         directory: The folder.
         source_lang: ``auto``, ``ar`` or ``en``: how each document's language is decided.
-        max_bytes: A larger document fails ("too large").
-        reserved: Ids a document may not have (names the caller writes beside the outputs).
+        max_bytes: A larger document or reference fails ("larger than the limit"); nothing
+            larger is read.
+        reserved: Names an id may not take (what the caller writes beside the document
+            folders); see `mtsum.sources.document_id`.
 
     Returns:
-        One `Document` per ``<id>.txt``; a document that cannot be used has ``error`` set.
+        One `Document` per ``*.txt`` entry; one that cannot be used (a symlink out of the folder,
+        not a regular file, unreadable, too large, not text) has ``error`` set.
 
     Raises:
         InputError: The folder is missing or holds no documents.
     """
     folder = Path(directory)
     if not folder.is_dir():
-        raise InputError(f"{folder}: no such directory; pass the folder of <id>.txt documents")
+        raise InputError(
+            f"{display_path(folder)}: no such directory; pass the folder of <id>.txt documents"
+        )
     paths = document_paths(folder)
     if not paths:
-        raise InputError(f"{folder}: no <id>.txt documents (references alone are not documents)")
+        raise InputError(
+            f"{display_path(folder)}: no <id>.txt documents (references alone are not documents)"
+        )
     refs = _summary_refs(folder)
     return [
         _read(
-            p,
-            tuple(_read_ref(r) for r in refs.get(p.stem, [])),
+            path,
+            folder,
+            doc_id,
+            tuple(_read_ref(r, folder, max_bytes) for r in refs.get(path.name[:-4], [])),
             source_lang=source_lang,
             max_bytes=max_bytes,
-            reserved="run report file" if p.stem in reserved else "",
         )
-        for p in paths
+        for path, doc_id in zip(paths, _unique_ids(paths, reserved), strict=True)
     ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
@@ -20,6 +21,7 @@ __all__ = [
     "check_text",
     "checked_record",
     "dumps",
+    "one_line",
     "summary_markdown",
     "summary_record",
     "summary_text",
@@ -27,6 +29,19 @@ __all__ = [
     "translation_record",
     "translation_text",
 ]
+
+
+def one_line(text: str) -> str:
+    """`text` as one line of plain text: white space (line and page breaks, U+2028 ...) folded
+    to single spaces, and control characters, which a terminal would obey (ESC sequences),
+    shown as U+FFFD.
+
+    Example:
+        >>> one_line("Rain\\x0bfell\\x1b[2J today.\\n")
+        'Rain fell\ufffd[2J today.'
+    """
+    folded = " ".join(text.split())
+    return "".join("\ufffd" if unicodedata.category(c) == "Cc" else c for c in folded)
 
 
 def dumps(payload: Any) -> str:
@@ -56,8 +71,8 @@ def translation_text(sources: Sequence[Source], docs: Sequence[DocumentTranslati
     """English paragraphs separated by blank lines; a header per document when there are several."""
     parts = []
     for source, doc in zip(sources, docs, strict=True):
-        body = "\n\n".join(doc.paragraphs)
-        parts.append(f"==> {source.id} <==\n\n{body}" if len(docs) > 1 else body)
+        body = "\n\n".join(map(one_line, doc.paragraphs))
+        parts.append(f"==> {one_line(source.id)} <==\n\n{body}" if len(docs) > 1 else body)
     return "\n\n".join(parts) + "\n"
 
 
@@ -125,14 +140,14 @@ def check_text(check: Check) -> str:
     lines = []
     for s in check.sentences:
         flags = f" !{','.join(s.flags)}" if s.flags else ""
-        lines.append(f"{s.text}  [{_refs(s.alignments)}]{flags}")
+        lines.append(f"{one_line(s.text)}  [{_refs(s.alignments)}]{flags}")
     lines.append(f"(support {check.support:.2f}; paragraphs numbered from 1)")
     return "\n".join(lines) + "\n"
 
 
 def summary_text(doc_id: str, result: DocumentSummary, *, header: bool) -> str:
     """`check_text` of a summary, under a `==> id <==` header when asked."""
-    return (f"==> {doc_id} <==\n\n" if header else "") + check_text(result.check)
+    return (f"==> {one_line(doc_id)} <==\n\n" if header else "") + check_text(result.check)
 
 
 def checked_record(doc_id: str, summary_path: str, result: CheckedSummary) -> dict[str, Any]:

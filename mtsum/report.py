@@ -175,7 +175,10 @@ def row_from_record(record: dict[str, Any], status: str) -> DocRow:
         ),
         seconds=seconds,
         signature=record["signature"],
-        warnings=tuple(translation["warnings"]) if translation is not None else (),
+        warnings=(
+            *(translation["warnings"] if translation is not None else ()),
+            *record.get("notes", ()),
+        ),
     )
 
 

@@ -119,15 +119,32 @@ class RunState:
 
         Returns:
             True when its last run finished "ok" with the same hash and settings and every output
-            it wrote is still there (a deleted output is made again).
+            it wrote still holds what it wrote (an output deleted or edited since is made again;
+            `changed_outputs` says which).
         """
         record = self.get(doc_id)
         return (
             record is not None
             and record.status == "ok"
             and (record.content_hash, record.settings) == (content_hash, settings)
-            and all((self.out_dir / f.path).is_file() for f in record.outputs)
+            and not self.changed_outputs(record)
         )
+
+    def changed_outputs(self, record: DocRecord) -> list[OutputFile]:
+        """The outputs of `record` that are gone, replaced by a link or a non-file, or whose bytes
+        differ from what was recorded."""
+        changed = []
+        for output in record.outputs:
+            path = self.out_dir / output.path
+            try:
+                linked = path.is_symlink() or path.parent.is_symlink()
+                same = not linked and path.is_file()
+                same = same and content_hash(path.read_bytes()) == output.sha256
+            except OSError:
+                same = False
+            if not same:
+                changed.append(output)
+        return changed
 
     def mark_done(
         self,

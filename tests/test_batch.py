@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -198,16 +199,21 @@ def test_bad_document_fails_alone(folder: Folder, name: str, content: bytes, err
         assert {r.doc_id: r.status for r in state.records()}[doc] == "failed"
 
 
-def test_document_named_like_the_report_fails_without_a_folder(folder: Folder) -> None:
-    write_docs(folder.input, {"report.json.txt": "نص قصير."})
+def test_document_named_like_the_report_gets_its_own_id(folder: Folder) -> None:
+    write_docs(folder.input, {"report.json.txt": "نص قصير.", "Report.MD.txt": "نص آخر."})
     report = folder.run()
-    assert statuses(report)["report.json"] == "failed"
-    assert "is the name of a run report file; rename it" in (report.documents[3].error or "")
-    assert json.loads((folder.out / "report.json").read_text(encoding="utf-8"))["counts"] == {
-        "ok": 3,
-        "skipped": 0,
-        "failed": 1,
-    }
+    ids = [row.id for row in report.documents]
+    assert [re.sub(r"-[0-9a-f]{8}$", "-#", i) for i in ids] == [
+        "Report.MD-#",
+        "a",
+        "b",
+        "c",
+        "report.json-#",
+    ]
+    assert statuses(report) == dict.fromkeys(ids, "ok")
+    assert (folder.out / ids[-1] / "result.json").is_file()
+    on_disk = json.loads((folder.out / "report.json").read_text(encoding="utf-8"))
+    assert on_disk["counts"] == {"ok": 5, "skipped": 0, "failed": 0}
 
 
 def test_model_error_in_one_document_keeps_the_others(folder: Folder) -> None:

@@ -66,7 +66,8 @@ def readme_commands() -> list[str]:
 
 
 def lines(text: str) -> list[str]:
-    return [line for line in text.splitlines() if line.strip()]
+    # What a terminal shows as lines: split at "\n" only, as mtsum writes them.
+    return [line for line in text.split("\n") if line.strip()]
 
 
 def seed_paragraphs() -> int:

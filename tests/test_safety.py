@@ -1,0 +1,264 @@
+"""Safety of `mtsum batch`: no file name or folder entry can make it write, delete or read outside
+its input and output folders, and finished work is checked before it is trusted.
+
+Every case runs in a tmp folder holding sentinel files beside OUT (and a victim folder) that must
+survive byte for byte. The models are plain functions: what is tested is where files go.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import string
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mtsum.batch import OUTPUT_FILES, run_batch
+from mtsum.models import FunctionModel
+from mtsum.report import BatchReport
+from mtsum.sources import MAX_ID_BYTES, document_id, is_reference
+from mtsum.state import LOCK_FILE, STATE_FILE
+
+ARABIC = "زار وزير الخارجية القاهرة يوم الأربعاء.\n\nوقال إن المحادثات كانت مثمرة.\n"
+SENTINELS = ("report.md", "translation.txt", "summary.txt", "result.json", "report.json")
+
+
+def models() -> dict[str, FunctionModel]:
+    return {
+        "translator": FunctionModel(lambda xs: [f"Report of {len(x)} letters." for x in xs]),
+        "summarizer": FunctionModel(lambda xs: [" ".join(x.split()[:5]) + "." for x in xs]),
+    }
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file below `folder` (links not followed), by relative path."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
+
+
+class Scene:
+    """tmp/in (documents), tmp/w/out (OUT), sentinels in tmp/w and a victim folder tmp/victim."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.input = root / "in"
+        self.work = root / "w"
+        self.out = self.work / "out"
+        self.victim = root / "victim"
+        for folder in (self.input, self.work, self.victim):
+            folder.mkdir(parents=True)
+        for name in SENTINELS:
+            (self.work / name).write_text(f"sentinel {name}\n", encoding="utf-8")
+            (self.victim / name).write_text(f"victim {name}\n", encoding="utf-8")
+        self.before = {**self.outside()}
+
+    def outside(self) -> dict[str, bytes]:
+        """What lies outside OUT and the input folder: must never change."""
+        files = {f"w/{k}": v for k, v in snapshot(self.work).items() if not k.startswith("out/")}
+        return files | {f"victim/{k}": v for k, v in snapshot(self.victim).items()}
+
+    def add(self, name: str, content: str = ARABIC) -> Path:
+        path = self.input / name
+        path.write_text(content, encoding="utf-8")
+        return path
+
+    def run(self, **kwargs: object) -> BatchReport:
+        return run_batch(self.input, self.out, **models(), **kwargs)  # type: ignore[arg-type]
+
+    def assert_contained(self) -> None:
+        assert self.outside() == self.before
+        for path in self.out.rglob("*"):  # links placed by a test stay what they were
+            assert path.is_symlink() or path.resolve().is_relative_to(self.out.resolve()), path
+
+
+@pytest.fixture
+def scene(tmp_path: Path) -> Scene:
+    return Scene(tmp_path)
+
+
+def rows(report: BatchReport) -> dict[str, tuple[str, str | None]]:
+    return {r.id: (r.status, r.error) for r in report.documents}
+
+
+# --- file names that used to become paths -------------------------------------------------------
+
+HOSTILE_NAMES = [
+    "...txt",  # id ".." once: outputs in OUT/.., clean-up deleted the sentinels there
+    "..txt",  # id "." once: wrote into OUT itself, over the run report
+    ".mtsum-state.sqlite3.txt",  # the resume state's name
+    ".mtsum.lock.txt",  # the lock's name
+    "report.md.txt",  # a run report's name
+    ("ع" * 121) + ".txt",  # 242 bytes of UTF-8 (+4): a long Arabic headline
+    "نيوز\u202egnp.txt",  # a bidi override
+    "tab\there.txt",
+    " .txt",
+]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES, ids=repr)
+def test_hostile_file_names_stay_inside_out(scene: Scene, name: str) -> None:
+    scene.add("plain.txt")
+    scene.add(name)
+    report = scene.run()
+    assert [r.status for r in report.documents] == ["ok", "ok"], rows(report)
+    ids = [r.id for r in report.documents]
+    assert len(set(ids)) == 2
+    for doc_id in ids:
+        assert doc_id not in (".", "..") and "/" not in doc_id and not doc_id.startswith(".")
+        assert len(doc_id.encode()) <= MAX_ID_BYTES
+        assert sorted(p.name for p in (scene.out / doc_id).iterdir()) == sorted(OUTPUT_FILES)
+    report_json = json.loads((scene.out / "report.json").read_text(encoding="utf-8"))
+    assert report_json["counts"] == {"ok": 2, "skipped": 0, "failed": 0}
+    assert (scene.out / STATE_FILE).is_file() and (scene.out / LOCK_FILE).is_file()
+    scene.assert_contained()
+    # A rerun finds everything finished: the ids are stable.
+    assert [r.status for r in scene.run().documents] == ["skipped", "skipped"]
+
+
+def test_failed_document_with_dotted_name_deletes_nothing_outside(scene: Scene) -> None:
+    (scene.input / "...txt").write_bytes(b"\xff\xfe\xff")  # fails: not text
+    report = scene.run()
+    [row] = report.documents
+    assert row.status == "failed" and "not valid" in (row.error or "")
+    scene.assert_contained()
+
+
+def test_ids_are_distinct_for_names_that_fold_alike(scene: Scene) -> None:
+    for name in ("a_b.txt", "a:b.txt", "a/b"[0] + "_b.txt", "a\x01b.txt"):
+        scene.add(name)
+    report = scene.run()
+    assert len({r.id for r in report.documents}) == len(report.documents) == 3
+    scene.assert_contained()
+
+
+# --- symlinks and entries that are not files ----------------------------------------------------
+
+
+def test_symlink_out_of_the_input_folder_is_refused(scene: Scene) -> None:
+    scene.add("a.txt")
+    (scene.victim / "secret.txt").write_text("سر لا يقرأ.\n", encoding="utf-8")
+    scene.before = scene.outside()
+    (scene.input / "passwd.txt").symlink_to(scene.victim / "secret.txt")
+    (scene.input / "inside.txt").symlink_to("a.txt")  # a link within the folder is fine
+    report = scene.run()
+    assert rows(report)["a"] == ("ok", None) and rows(report)["inside"] == ("ok", None)
+    status, error = rows(report)["passwd"]
+    assert status == "failed" and "a symlink that leads out of" in (error or "")
+    assert "سر" not in "".join(p.read_text(encoding="utf-8") for p in scene.out.rglob("*.json"))
+    scene.assert_contained()
+
+
+def test_fifo_and_folders_in_the_input_folder_get_rows(scene: Scene) -> None:
+    scene.add("a.txt")
+    os.mkfifo(scene.input / "pipe.txt")  # reading it would block forever
+    (scene.input / "folder.txt").mkdir()
+    report = scene.run()
+    assert rows(report)["a"] == ("ok", None)
+    assert "not a regular file" in (rows(report)["pipe"][1] or "")
+    assert "a folder" in (rows(report)["folder"][1] or "")
+    assert report.failed == 2
+
+
+def test_document_folder_that_is_a_symlink_is_not_written_through(scene: Scene) -> None:
+    scene.add("doc1.txt")
+    scene.out.mkdir()
+    (scene.out / "doc1").symlink_to(scene.victim)
+    report = scene.run()
+    status, error = rows(report)["doc1"]
+    assert status == "failed" and "is a symlink" in (error or "")
+    scene.assert_contained()
+
+
+# --- resume checks what it trusts ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("change", ["edit", "delete"])
+def test_resume_redoes_a_document_whose_outputs_changed(scene: Scene, change: str) -> None:
+    scene.add("a.txt")
+    scene.add("b.txt", ARABIC.replace("القاهرة", "دمشق"))
+    scene.run()
+    summary = scene.out / "a" / "summary.txt"
+    if change == "edit":
+        summary.write_text("Edited by hand.\n", encoding="utf-8")
+    else:
+        summary.unlink()
+    report = scene.run()
+    assert [r.status for r in report.documents] == ["ok", "skipped"]
+    assert report.documents[0].warnings == (
+        "redone: summary.txt changed or deleted since the last run",
+    )
+    assert summary.read_text(encoding="utf-8") != "Edited by hand.\n"
+    result = json.loads((scene.out / "a" / "result.json").read_text(encoding="utf-8"))
+    assert result["notes"] == ["redone: summary.txt changed or deleted since the last run"]
+
+
+def test_failure_removes_only_files_mtsum_wrote(scene: Scene) -> None:
+    scene.add("a.txt")
+    scene.run()
+    mine = scene.out / "a" / "translation.txt"
+    theirs = scene.out / "a" / "summary.txt"
+    theirs.write_text("A note the user keeps here.\n", encoding="utf-8")
+    (scene.input / "a.txt").write_bytes(b"\xff\xfe\xff")  # now fails
+    report = scene.run()
+    assert report.documents[0].status == "failed"
+    assert not mine.exists()  # an output of the earlier input would pass for this one's
+    assert theirs.read_text(encoding="utf-8") == "A note the user keeps here.\n"
+
+
+# --- any file name at all -----------------------------------------------------------------------
+
+_NAME_CHARS = st.one_of(
+    st.sampled_from([*'./\\:*?"<>| \t\n-_~', "\x01", "\x1b", "\u202e", "\u200b", "\udcff"]),
+    st.sampled_from(list(string.ascii_letters + "عربية٣")),
+    st.characters(codec="utf-8", exclude_characters="/\x00"),
+)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(stems=st.lists(st.text(_NAME_CHARS, min_size=0, max_size=140), min_size=1, max_size=4))
+def test_any_file_names_stay_inside_their_folders(
+    tmp_path_factory: pytest.TempPathFactory, stems: list[str]
+) -> None:
+    scene = Scene(tmp_path_factory.mktemp("names"))
+    made = []
+    for stem in stems:
+        name = (stem.replace("/", "_") + ".txt").encode("utf-8", "surrogatepass")
+        name = name[-250:]  # the file system's limit is 255 bytes a name
+        try:
+            path = scene.input / os.fsdecode(name)
+            path.write_text(ARABIC, encoding="utf-8")
+        except (OSError, UnicodeError):
+            continue  # a name this file system refuses is no input
+        made.append(path)
+    if not any(not is_reference(p) for p in made):
+        return  # references alone are no documents (a usage error, tested elsewhere)
+    report = scene.run()
+    ids = [r.id for r in report.documents]
+    assert len(ids) == len(set(ids))
+    assert all(doc_id not in (".", "..") and "/" not in doc_id for doc_id in ids)
+    scene.assert_contained()
+    assert (scene.out / "report.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("2024-05 news.txt", "2024-05 news"),
+        ("خبر عاجل.txt", "خبر عاجل"),
+        ("...txt", "__-299a20bb"),
+        ("a/b.txt", "a_b-5550000d"),
+    ],
+)
+def test_document_id_examples(name: str, expected: str) -> None:
+    assert document_id(name) == expected
