@@ -219,16 +219,21 @@ def _digit_candidates(text: str) -> Iterator[tuple[int, int, str, str]]:
                 yield match.start(), match.end(), "date", value
     for match in _NUMBER.finditer(text):
         number = Decimal(match["num"].replace(",", ""))
-        end = match.end()
+        start, end = match.start(), match.end()
         if match["ord"]:
-            yield match.start(), end, "ordinal", f"ordinal:{_canon(number)}"
+            yield start, end, "ordinal", f"ordinal:{_canon(number)}"
             continue
-        if match["scale"]:
-            if match["scale"] == "m" and text[match.start() - 1 : match.start()] not in _CURRENCY:
-                end = match.end("num")  # "5m" without a currency sign is more likely metres
+        if match["scale"] == "m":
+            if text[start - 1 : start] in _CURRENCY:
+                # The sign is what makes "$2m" millions, so it belongs to the figure's text:
+                # "2m" quoted alone would read as 2 (metres).
+                start -= 1
+                number *= _SCALES["m"]
             else:
-                number *= _SCALES[match["scale"]]
-        yield from _with_percent(text, match.start(), end, number, match["scale"] is None)
+                end = match.end("num")  # "5m" without a currency sign is more likely metres
+        elif match["scale"]:
+            number *= _SCALES[match["scale"]]
+        yield from _with_percent(text, start, end, number, match["scale"] is None)
 
 
 def _with_percent(

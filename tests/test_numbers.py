@@ -138,3 +138,19 @@ def test_quantity_is_a_json_record() -> None:
 )
 def test_a_sentence_end_is_not_part_of_a_date(text: str, quoted: str) -> None:
     assert [q.text for q in extract_quantities(text)] == [quoted]
+
+
+@pytest.mark.parametrize(
+    ("text", "quoted"),
+    [
+        # the currency sign is what makes "2m" millions, so a report quotes it with the figure
+        ("They raised $2m in May.", "$2m"),
+        ("a $5 m fund", "$5 m"),
+        ("a 5m wall", "5"),
+    ],
+)
+def test_a_figure_is_quoted_as_written(text: str, quoted: str) -> None:
+    assert [q.text for q in extract_quantities(text)] == [quoted]
+    assert [q.value for q in extract_quantities(quoted)] == [
+        q.value for q in extract_quantities(text)
+    ]
