@@ -113,7 +113,9 @@ _MONTH_DATES = [
     # 10 تشرين الثاني/نوفمبر 2022 | 10 نوفمبر | شباط 2022 (one of day or year is required below)
     re.compile(
         rf"(?:(?<!\d)(?P<day>[0-3]?\d) )?(?<!{_LETTER})(?P<month>{_AR_MONTH})(?!{_LETTER})"
-        rf"(?:\s*[/(]\s*(?:{_AR_MONTH})(?:\s*\))?)?(?:\s+{_YEAR}(?!\d))?"
+        # The paired name comes after "/" or in brackets; only "(" takes a ")" with it, so
+        # "(10 تشرين الثاني/نوفمبر)" leaves the closing bracket of the aside alone.
+        rf"(?:\s*(?:/\s*(?:{_AR_MONTH})|\(\s*(?:{_AR_MONTH})(?:\s*\))?))?(?:\s+{_YEAR}(?!\d))?"
     ),
 ]
 _SCALE_WORDS = "|".join(sorted(_SCALES, key=len, reverse=True))

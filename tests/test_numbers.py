@@ -147,6 +147,9 @@ def test_a_sentence_end_is_not_part_of_a_date(text: str, quoted: str) -> None:
         ("They raised $2m in May.", "$2m"),
         ("a $5 m fund", "$5 m"),
         ("a 5m wall", "5"),
+        # the bracket of an aside is not part of a paired Arabic month name
+        ("(10 تشرين الثاني/نوفمبر)", "10 تشرين الثاني/نوفمبر"),
+        ("(١٠ شباط (فبراير))", "١٠ شباط (فبراير)"),
     ],
 )
 def test_a_figure_is_quoted_as_written(text: str, quoted: str) -> None:
