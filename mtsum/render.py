@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
 from mtsum._version import __version__
 from mtsum.align import Alignment, Check
+from mtsum.markup import markdown_code, markdown_text, one_line
 from mtsum.pipeline import CheckedSummary, DocumentSummary
 from mtsum.pipeline import Source as PreparedSource
 from mtsum.sources import Source
@@ -21,7 +21,6 @@ __all__ = [
     "check_text",
     "checked_record",
     "dumps",
-    "one_line",
     "summary_markdown",
     "summary_record",
     "summary_text",
@@ -29,19 +28,6 @@ __all__ = [
     "translation_record",
     "translation_text",
 ]
-
-
-def one_line(text: str) -> str:
-    """`text` as one line of plain text: white space (line and page breaks, U+2028 ...) folded
-    to single spaces, and control characters, which a terminal would obey (ESC sequences),
-    shown as U+FFFD.
-
-    Example:
-        >>> one_line("Rain\\x0bfell\\x1b[2J today.\\n")
-        'Rain fell\ufffd[2J today.'
-    """
-    folded = " ".join(text.split())
-    return "".join("\ufffd" if unicodedata.category(c) == "Cc" else c for c in folded)
 
 
 def dumps(payload: Any) -> str:
@@ -163,27 +149,27 @@ def checked_record(doc_id: str, summary_path: str, result: CheckedSummary) -> di
 
 def check_markdown(title: str, source: PreparedSource, check: Check, signature: str) -> str:
     """Markdown: the sentences with references, flagged ones marked, then the aligned paragraphs."""
-    out = [f"# {title}", "", f"Support: **{check.support:.2f}** (0 to 1).", ""]
+    out = [f"# {markdown_text(title)}", "", f"Support: **{check.support:.2f}** (0 to 1).", ""]
     for n, s in enumerate(check.sentences, 1):
         mark = f" ⚠ **{', '.join(s.flags)}**" if s.flags else ""
-        out.append(f"{n}. {s.text} — {_refs(s.alignments)}{mark}")
+        out.append(f"{n}. {markdown_text(s.text)} — {_refs(s.alignments)}{mark}")
     out += ["", "## Supporting paragraphs", ""]
     for n, s in enumerate(check.sentences, 1):
         out.append(f"### Sentence {n}: support {s.support:.2f}")
         out.append("")
         if s.missing_numbers:
-            missing = ", ".join(q.text for q in s.missing_numbers)
+            missing = ", ".join(markdown_text(q.text) for q in s.missing_numbers)
             out += [f"Not in the source: {missing}", ""]
         for a in s.alignments:
             for i in a.paragraphs:
                 out.append(f"- ¶{i + 1} ({a.score:.2f})")
                 if source.original[i] != source.english[i]:
-                    out.append(f"  - ar: {source.original[i]}")
-                out.append(f"  - en: {source.english[i]}")
+                    out.append(f"  - ar: {markdown_text(source.original[i])}")
+                out.append(f"  - en: {markdown_text(source.english[i])}")
         if not s.alignments:
             out.append("- no paragraph of the source supports this sentence")
         out.append("")
-    out += ["---", "", f"`{signature}`", ""]
+    out += ["---", "", markdown_code(signature), ""]
     return "\n".join(out)
 
 

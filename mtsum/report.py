@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mtsum._version import __version__
+from mtsum.markup import csv_cell, markdown_code, markdown_text
 from mtsum.score import ROUGE_TYPES, CorpusRouge, MTScore, RougeResult, Score
 
 __all__ = [
@@ -243,7 +244,7 @@ def _csv_value(value: Any) -> Any:
         return ""
     if isinstance(value, float):
         return round(value, 4)
-    return value
+    return csv_cell(value)
 
 
 def report_csv(report: BatchReport) -> str:
@@ -261,8 +262,7 @@ def _md(value: Any, digits: int = 2) -> str:
         return ""
     if isinstance(value, float):
         return f"{value:.{digits}f}"
-    # A table cell is one line, and a pipe would end it.
-    return " ".join(str(value).split()).replace("|", "\\|")
+    return markdown_text(str(value))  # one line, no pipe to end the cell, no markup
 
 
 def report_markdown(report: BatchReport) -> str:
@@ -271,7 +271,8 @@ def report_markdown(report: BatchReport) -> str:
     out = [
         "# mtsum batch report",
         "",
-        f"`{report.input_dir}` → `{report.out_dir}`: {len(report.documents)} documents "
+        f"{markdown_code(report.input_dir)} → {markdown_code(report.out_dir)}: "
+        f"{len(report.documents)} documents "
         f"({counts}) in {report.seconds:.1f} s. *skipped*: finished by an earlier run with the "
         "same input and settings. ROUGE columns are F1 against the reference summaries.",
         "",
@@ -298,9 +299,10 @@ def report_markdown(report: BatchReport) -> str:
         out.append("| " + " | ".join(cells) + " |")
     out += ["", "## Corpus", ""]
     out += _corpus_markdown(report.corpus)
-    if report.warnings:
-        out += ["", "## Warnings", "", *(f"- {_md(w)}" for w in report.warnings)]
-    out += ["", "## Settings", "", *(f"- `{s}`" for s in report.settings), ""]
+    warnings = [*report.warnings, *(f"{r.id}: {w}" for r in report.documents for w in r.warnings)]
+    if warnings:
+        out += ["", "## Warnings", "", *(f"- {_md(w)}" for w in warnings)]
+    out += ["", "## Settings", "", *(f"- {markdown_code(s)}" for s in report.settings), ""]
     return "\n".join(out)
 
 
@@ -337,7 +339,7 @@ def document_scores_markdown(scores: DocScores) -> str:
     """The scores section of a document's ``report.md``."""
     out = ["## Scores", ""]
     if scores.rouge is not None:
-        refs = ", ".join(f"`{r}`" for r in scores.references)
+        refs = ", ".join(markdown_code(r) for r in scores.references)
         out += [f"ROUGE against {refs}:", "", "| metric | P | R | F1 |"]
         out.append("| --- | ---: | ---: | ---: |")
         for metric in ROUGE_TYPES:
@@ -345,13 +347,14 @@ def document_scores_markdown(scores: DocScores) -> str:
             out.append(f"| {metric} | {s.precision:.4f} | {s.recall:.4f} | {s.fmeasure:.4f} |")
         out += ["", f"`{scores.rouge.signature}`", ""]
     elif scores.rouge_error is not None:
-        out += [f"ROUGE: not scored: {scores.rouge_error}", ""]
+        out += [f"ROUGE: not scored: {markdown_text(scores.rouge_error)}", ""]
     else:
         out += ["ROUGE: no reference summaries beside the document.", ""]
     mt = scores.translation
     if mt is not None:
         out += [
-            f"Translation against `{scores.translation_reference}` ({mt.n_segments} "
+            f"Translation against {markdown_code(scores.translation_reference or '')} "
+            f"({mt.n_segments} "
             f"paragraphs): BLEU {mt.bleu:.2f}, chrF {mt.chrf:.2f}",
             "",
             f"- BLEU `{mt.bleu_signature}`",
@@ -359,7 +362,7 @@ def document_scores_markdown(scores: DocScores) -> str:
             "",
         ]
     elif scores.translation_error is not None:
-        out += [f"Translation: not scored: {scores.translation_error}", ""]
+        out += [f"Translation: not scored: {markdown_text(scores.translation_error)}", ""]
     return "\n".join(out)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import string
 from pathlib import Path
 
@@ -262,3 +263,50 @@ def test_any_file_names_stay_inside_their_folders(
 )
 def test_document_id_examples(name: str, expected: str) -> None:
     assert document_id(name) == expected
+
+
+# --- what reports show ----------------------------------------------------------------------------
+
+HOSTILE_ENGLISH = (
+    "<script>alert(1)</script> Officials met [here](javascript:alert(2)) today.\n\n"
+    '<img src=x onerror="alert(3)"> The talks | ended *well* with `code`.\n'
+)
+
+
+def test_reports_show_document_text_as_text(scene: Scene) -> None:
+    scene.add("<img src=x onerror=alert(1)>.txt", HOSTILE_ENGLISH)
+    scene.add('=HYPERLINK("x").txt', HOSTILE_ENGLISH)
+    scene.add("-2+3.txt", HOSTILE_ENGLISH)
+    report = scene.run()
+    assert report.failed == 0, rows(report)
+    markdown = [p.read_text(encoding="utf-8") for p in scene.out.rglob("report.md")]
+    assert len(markdown) == 4
+    for text in markdown:
+        assert "<script" not in text and "<img" not in text
+        assert not re.search(r"(?<!\\)\]\(javascript:", text)  # no link: its ] is escaped
+    joined = "\n".join(markdown)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in joined  # shown, not dropped
+    assert "\\[here\\](javascript:alert(2))" in joined
+    cells = (scene.out / "report.csv").read_text(encoding="utf-8").splitlines()
+    firsts = sorted(line.split(",")[0] for line in cells[1:])
+    assert all(not cell.lstrip('"').startswith(("=", "+", "-", "@")) for cell in firsts), firsts
+    assert "\n'=HYPERLINK(_x_)-" in "\n".join(cells)  # the id, '"' folded, quoted
+
+
+@pytest.mark.parametrize(
+    ("function", "text", "shown"),
+    [
+        ("markdown_text", "<script>x</script>", "&lt;script&gt;x&lt;/script&gt;"),
+        ("markdown_text", "[a](javascript:b)", "\\[a\\](javascript:b)"),
+        ("markdown_text", "a|b\nc *d* _e_ `f`", "a\\|b c \\*d\\* \\_e\\_ \\`f\\`"),
+        ("markdown_code", "x` <b>", "``x` <b>``"),
+        ("csv_cell", "@SUM(A1)", "'@SUM(A1)"),
+        ("csv_cell", "+1", "'+1"),
+        ("csv_cell", "plain", "plain"),
+        ("one_line", "a\x1b[31mb\u2028c", "a\ufffd[31mb c"),
+    ],
+)
+def test_markup_rules(function: str, text: str, shown: str) -> None:
+    from mtsum import markup
+
+    assert getattr(markup, function)(text) == shown
