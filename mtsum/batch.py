@@ -68,7 +68,7 @@ from mtsum.report import (
     row_from_record,
 )
 from mtsum.score import join_sentences
-from mtsum.state import LOCK_FILE, STATE_FILE, RunLock, RunState
+from mtsum.state import LOCK_FILE, STATE_FILE, RunLock, RunState, unusable_folder
 from mtsum.summarize import SummarizeOptions
 from mtsum.translate import TranslateOptions
 
@@ -588,7 +588,10 @@ def run_batch(
         for name, render in zip(
             REPORT_FILES, (report_json, report_csv, report_markdown), strict=True
         ):
-            write_text(out / name, render(report))
+            try:
+                write_text(out / name, render(report))
+            except OSError as exc:
+                raise unusable_folder(out, exc) from None
         return report
     finally:
         if state is not None:

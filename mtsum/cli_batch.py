@@ -42,6 +42,7 @@ from mtsum.cli import (
 __all__ = ["batch", "score"]
 
 EXIT_SOME_FAILED = 1
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
 def batch(
@@ -108,8 +109,14 @@ def batch(
         )
         kwargs = _runtime(device, threads, backend, compute_type, cache_dir)
         cache = None if no_cache else open_cache(cache_dir)
+        seen = [0, 0]  # documents done, documents in all: for the interrupted message
         try:
             with _progress(quiet, "batch", unit="doc") as progress:
+
+                def tell(done: int, total: int) -> None:
+                    seen[:] = [done, total]
+                    progress(done, total)
+
                 report = run_batch(
                     input_dir,
                     out,
@@ -118,8 +125,16 @@ def batch(
                     settings=settings,
                     force=force,
                     cache=cache,
-                    progress=progress,
+                    progress=tell,
                 )
+        except KeyboardInterrupt:
+            done, total = seen
+            typer.echo(
+                f"mtsum: interrupted: {done} of {total} documents finished; rerun the same "
+                "command to resume",
+                err=True,
+            )
+            raise typer.Exit(EXIT_INTERRUPTED) from None
         finally:
             if cache is not None:
                 cache.close()

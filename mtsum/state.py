@@ -41,6 +41,7 @@ __all__ = [
     "RunLock",
     "RunState",
     "content_hash",
+    "unusable_folder",
 ]
 
 STATE_FILE = ".mtsum-state.sqlite3"
@@ -52,6 +53,14 @@ CREATE TABLE IF NOT EXISTS documents (
     status TEXT NOT NULL CHECK (status IN ('ok', 'failed')), error TEXT,
     finished REAL NOT NULL, duration_s REAL NOT NULL, outputs TEXT NOT NULL
 )"""
+
+
+def unusable_folder(folder: Path, exc: OSError) -> InputError:
+    """The error for an output folder that cannot be created or written."""
+    return InputError(
+        f"{folder}: cannot be used as the output folder ({exc.strerror or exc}); pass a folder "
+        "you can write to"
+    )
 
 
 def content_hash(data: bytes) -> str:
@@ -104,7 +113,9 @@ class RunState:
             # -wal/-shm files between runs.
             self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
             self._db.execute(_SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
+        except OSError as exc:
+            raise unusable_folder(self.out_dir, exc) from None
+        except sqlite3.Error as exc:
             raise InputError(
                 f"cannot use resume state {self.path} ({exc}): delete it to redo every document"
             ) from exc
@@ -248,12 +259,20 @@ class RunLock:
         self._held = False
 
     def acquire(self) -> None:
-        """Take the lock or raise `BusyError` naming the holder's pid and start time."""
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        """Take the lock or raise `BusyError` naming the holder's pid and start time.
+
+        Raises:
+            BusyError: Another process holds the folder.
+            InputError: The folder cannot be created or written.
+        """
         since = datetime.now().astimezone().isoformat(timespec="seconds")
         me = json.dumps({"pid": os.getpid(), "since": since})
         if fcntl is not None:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                self.out_dir.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise unusable_folder(self.out_dir, exc) from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
@@ -265,6 +284,7 @@ class RunLock:
             return
         for _ in range(2):
             try:
+                self.out_dir.mkdir(parents=True, exist_ok=True)
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             except FileExistsError:
                 pid = self._holder().get("pid")
@@ -272,6 +292,8 @@ class RunLock:
                     self.path.unlink(missing_ok=True)  # left by a process that died
                     continue
                 raise BusyError(self._busy_message()) from None
+            except OSError as exc:
+                raise unusable_folder(self.out_dir, exc) from None
             os.write(fd, me.encode())
             os.close(fd)
             self._held = True

@@ -747,3 +747,45 @@ def test_kill_9_then_rerun_finishes_the_rest(
         assert sorted(p.name for p in (out / d).iterdir()) == sorted(OUTPUT_FILES)
         json.loads((out / d / "result.json").read_text(encoding="utf-8"))
     assert not list(out.rglob("*.tmp"))
+
+
+def test_sigint_says_how_far_it_got(tmp_path: Path, marian_dir: Path, bart_dir: Path) -> None:
+    inp, out = tmp_path / "in", tmp_path / "out"
+    texts = list(ARABIC.values())
+    write_docs(inp, {f"d{i:02d}.txt": texts[i % 3] + f"\nالفقرة رقم {i}.\n" for i in range(10)})
+    env = {**os.environ, "MTSUM_CACHE_DIR": str(tmp_path / "user-cache")}
+    log = tmp_path / "stderr.txt"
+    command = [sys.executable, "-m", "mtsum", *cli_args(inp, out, marian_dir, bart_dir)]
+    with log.open("wb") as stderr:
+        proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+    try:
+        wait_for(proc, lambda: bool(done_ids(out)), "a document was finished", log)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130
+    last = log.read_text(encoding="utf-8").strip().splitlines()[-1]
+    found = re.fullmatch(
+        r"mtsum: interrupted: (\d+) of 10 documents finished; rerun the same command to resume",
+        last,
+    )
+    assert found is not None, last
+    assert 1 <= int(found[1]) < 10
+    assert "Traceback" not in log.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("where", ["under a file", "a file"])
+def test_unusable_out_is_a_usage_error(
+    folder: Folder, marian_dir: Path, bart_dir: Path, where: str
+) -> None:
+    blocker = folder.input.parent / "plain-file"
+    blocker.write_text("not a folder\n", encoding="utf-8")
+    out = blocker / "out" if where == "under a file" else blocker
+    result = runner.invoke(app, cli_args(folder.input, out, marian_dir, bart_dir))
+    assert result.exit_code == 3, result.output
+    assert result.stderr.startswith(f"mtsum: error: {out}: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert blocker.read_text(encoding="utf-8") == "not a folder\n"
