@@ -7,6 +7,7 @@ paired by index, so an alignment to English paragraph i is also one to Arabic pa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -26,9 +27,11 @@ __all__ = [
     "check",
     "check_document",
     "detect_language",
+    "language_warnings",
     "prepare",
     "summarize_texts",
     "summary_sentences",
+    "text_arabic_share",
 ]
 
 LANGUAGES = ("auto", "ar", "en")
@@ -42,6 +45,8 @@ class Source:
     english: tuple[str, ...]
     original: tuple[str, ...]
     translation: DocumentTranslation | None
+    arabic_share: float = 0.0  # of the letters, markup left out: what decided ``lang``
+    warnings: tuple[str, ...] = ()  # about the language decision
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,13 +59,41 @@ class DocumentSummary:
     signature: str
 
 
+# Tags, entities and web addresses are Latin letters that say nothing of the text's language.
+_MARKUP = re.compile(r"<[^<>]*>|&#?\w+;|\b(?:https?://|www\.)\S+")
+# Below this share of Arabic letters a document read as English is not worth a warning.
+ARABIC_WARN_SHARE = 0.1
+
+
+def text_arabic_share(text: str) -> float:
+    """The share of Arabic letters in `text`, tags, entities and URLs left out.
+
+    Example:
+        >>> text_arabic_share('<p class="lead">مرحبا</p>')
+        1.0
+    """
+    return arabic_share(_MARKUP.sub(" ", text))
+
+
 def detect_language(text: str, requested: str = "auto") -> str:
-    """``ar`` or ``en``: the requested language, or the majority script of the letters."""
+    """``ar`` or ``en``: the requested language, or the majority script of the letters (markup
+    left out, see `text_arabic_share`)."""
     if requested not in LANGUAGES:
         raise InputError(f"source language {requested!r} is not one of {', '.join(LANGUAGES)}")
     if requested != "auto":
         return requested
-    return "ar" if arabic_share(text) >= 0.5 else "en"
+    return "ar" if text_arabic_share(text) >= 0.5 else "en"
+
+
+def language_warnings(text: str, lang: str) -> tuple[str, ...]:
+    """A warning when a document read as English (not translated) has Arabic letters in it."""
+    share = text_arabic_share(text)
+    if lang != "en" or share < ARABIC_WARN_SHARE:
+        return ()
+    return (
+        f"{share:.0%} of the letters are Arabic but the document was read as English and not "
+        "translated; pass --source-lang ar to translate it",
+    )
 
 
 def prepare(
@@ -98,6 +131,7 @@ def prepare(
                     english=tuple(doc.paragraphs),
                     original=tuple(doc.source_paragraphs),
                     translation=doc,
+                    arabic_share=text_arabic_share(text),
                 )
             )
             continue
@@ -105,7 +139,14 @@ def prepare(
         if not english:
             raise InputError(f"document {index} has no text to summarize")
         sources.append(
-            Source(lang="en", english=tuple(english), original=tuple(english), translation=None)
+            Source(
+                lang="en",
+                english=tuple(english),
+                original=tuple(english),
+                translation=None,
+                arabic_share=text_arabic_share(text),
+                warnings=language_warnings(text, "en"),
+            )
         )
     return sources
 

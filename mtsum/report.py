@@ -177,6 +177,7 @@ def row_from_record(record: dict[str, Any], status: str) -> DocRow:
         seconds=seconds,
         signature=record["signature"],
         warnings=(
+            *record.get("warnings", ()),
             *(translation["warnings"] if translation is not None else ()),
             *record.get("notes", ()),
         ),

@@ -125,3 +125,41 @@ def test_summary_sentences(text: str, expected: list[str]) -> None:
 def test_source_language_option_is_validated() -> None:
     with pytest.raises(mtsum.InputError, match="source language"):
         summarize_texts(["text"], summarizer=fake_summarizer(), source_lang="fr")
+
+
+# --- which documents are translated -------------------------------------------------------------
+
+ARABIC_LEAD = "أعلنت الحكومة خطة جديدة للطاقة يوم الأربعاء."
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        (f'<div class="article-body"><p style="text-align:right">{ARABIC_LEAD}</p></div>', "ar"),
+        (f"&nbsp;&quot;{ARABIC_LEAD}&quot; https://www.example.com/news/story-123", "ar"),
+        ("<p>The government announced a new energy plan.</p>", "en"),
+    ],
+)
+def test_markup_does_not_decide_the_language(text: str, lang: str) -> None:
+    from mtsum.pipeline import detect_language
+
+    assert detect_language(text) == lang
+
+
+def test_english_with_arabic_in_it_is_not_left_untranslated_silently() -> None:
+    from mtsum.render import summary_record
+
+    text = f"Officials said the plan starts soon.\n\n{ARABIC_LEAD}\n\nMore details came later."
+    [result] = summarize_texts([text], summarizer=fake_summarizer())
+    assert result.source.lang == "en" and result.source.translation is None
+    share = result.source.arabic_share
+    assert 0.1 < share < 0.5
+    assert result.source.warnings == (
+        f"{share:.0%} of the letters are Arabic but the document was read as English and not "
+        "translated; pass --source-lang ar to translate it",
+    )
+    record = summary_record("doc", "doc.txt", result)
+    assert record["warnings"] == list(result.source.warnings)
+    assert record["arabic_share"] == round(share, 4)
+    [plain] = summarize_texts(["\n\n".join(ARTICLE)], summarizer=fake_summarizer())
+    assert plain.source.warnings == () and plain.source.arabic_share == 0.0

@@ -121,7 +121,8 @@ def check_text(cwd: Path, run: Run) -> None:
 
 def check_json(cwd: Path, run: Run) -> None:
     record = json.loads(run.stdout)
-    assert list(record) == ["mtsum", "id", "summary_path", "lang", "signature", "check"]
+    keys = ["mtsum", "id", "summary_path", "lang", "arabic_share", "warnings", "signature"]
+    assert list(record) == [*keys, "check"]
     assert record["lang"] == "ar" and record["summary_path"] == "their_summary.txt"
     written = lines((cwd / "their_summary.txt").read_text(encoding="utf-8"))
     assert [s["text"] for s in record["check"]["sentences"]] == written
