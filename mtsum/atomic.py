@@ -1,15 +1,23 @@
 """Atomic file writes: a temporary file in the same folder, fsync, then rename.
 
 A crash at any moment leaves either the old file or the new one, never half a file.
+
+`write_output` is for a path a user names (``-o``): a rename would replace whatever stands there,
+so it writes atomically only where a regular file is (or none yet), through a symlink to the file
+it points at, and straight into a device or FIFO (``-o /dev/null`` stays a device). A path that
+cannot be written is an `InputError` naming it, never an internal error.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["write_bytes", "write_text"]
+from mtsum.errors import InputError
+
+__all__ = ["write_bytes", "write_output", "write_text"]
 
 
 def write_bytes(path: str | Path, data: bytes) -> None:
@@ -40,3 +48,29 @@ def _umask() -> int:
 def write_text(path: str | Path, text: str) -> None:
     """Write UTF-8 `text` to `path` atomically."""
     write_bytes(path, text.encode("utf-8"))
+
+
+def write_output(path: str | Path, data: bytes) -> None:
+    """Write `data` where a user asked for it (see the module docstring).
+
+    Raises:
+        InputError: The path is empty, a folder, under a file, too long, or not writable.
+    """
+    if not str(path):
+        raise InputError("the output path is empty; pass a file name, or - for stdout")
+    target = Path(path)
+    try:
+        target = target.resolve() if target.is_symlink() else target
+        mode = target.stat().st_mode if target.exists() else None
+        if mode is not None and stat.S_ISDIR(mode):
+            raise InputError(f"{path}: is a folder; pass a file name to write to")
+        if mode is not None and not stat.S_ISREG(mode):
+            with open(target, "wb") as handle:  # a device or FIFO: write into it, keep it
+                handle.write(data)
+            return
+        above = next((p for p in target.parents if p.exists()), None)
+        if above is not None and not above.is_dir():
+            raise InputError(f"{path}: cannot be written ({above} is a file, not a folder)")
+        write_bytes(target, data)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be written ({exc.strerror or exc})") from None

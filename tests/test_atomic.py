@@ -1,13 +1,18 @@
-"""Atomic writes: whole files only, with the permissions a plain open() would give."""
+"""Atomic writes: whole files only, with the permissions a plain open() would give; `-o` paths
+written where they point, never replacing a link, device or FIFO."""
 
 from __future__ import annotations
 
 import os
+import re
+import stat
+import threading
 from pathlib import Path
 
 import pytest
 
-from mtsum.atomic import write_text
+from mtsum.atomic import write_output, write_text
+from mtsum.errors import InputError
 
 
 def test_writes_whole_file_and_leaves_no_temporary(tmp_path: Path) -> None:
@@ -39,3 +44,56 @@ def test_failed_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.Mon
         write_text(target, "new")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+# --- write_output: where a user points -o -------------------------------------------------------
+
+
+def test_write_output_replaces_a_regular_file(tmp_path: Path) -> None:
+    out = tmp_path / "new" / "out.json"  # folders are made as needed
+    write_output(out, b"one")
+    write_output(out, b"two")
+    assert out.read_bytes() == b"two"
+
+
+def test_write_output_writes_through_a_symlink(tmp_path: Path) -> None:
+    target = tmp_path / "real.txt"
+    target.write_bytes(b"old")
+    link = tmp_path / "link.txt"
+    link.symlink_to(target)
+    write_output(link, b"new")
+    assert link.is_symlink() and target.read_bytes() == b"new"
+
+
+def test_write_output_writes_into_a_fifo_and_keeps_it(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    write_output(fifo, b"through the pipe")
+    reader.join(timeout=10)
+    assert got == [b"through the pipe"]
+    assert stat.S_ISFIFO(fifo.stat().st_mode)  # not replaced by a regular file
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("", "the output path is empty"),
+        ("folder", "folder: is a folder; pass a file name"),
+        ("plain/out.txt", "plain/out.txt: cannot be written (plain is a file, not a folder)"),
+        ("plain/sub/o.txt", "plain/sub/o.txt: cannot be written (plain is a file, not a folder)"),
+        ("x" * 300, "cannot be written (File name too long)"),
+    ],
+)
+def test_write_output_refuses_with_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "plain").write_text("a file\n", encoding="utf-8")
+    with pytest.raises(InputError, match=re.escape(message)):
+        write_output(name, b"data")
+    assert (tmp_path / "plain").read_text(encoding="utf-8") == "a file\n"
+    assert list((tmp_path / "folder").iterdir()) == []
