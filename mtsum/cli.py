@@ -1,5 +1,11 @@
 """The `mtsum` command: a thin shell that parses options, calls the library, writes the result.
 
+What reaches stderr: mtsum's own warnings, once per document after the work, and errors as one
+line. The libraries' warnings, log records and progress bars are noise to a user (they name
+library internals nobody running mtsum can act on); `_errors` keeps them off for the length of a
+command, and ``mtsum --verbose`` (without -q) lets them through. With -q a successful command
+prints nothing on stderr at all, native libraries included (see `_library_output`).
+
 Exit codes (also in the README):
     0  success
     1  batch finished, but some documents failed (see the report)
@@ -12,8 +18,14 @@ Exit codes (also in the README):
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import importlib
+import logging
+import os
 import sys
 import traceback
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
@@ -78,7 +90,10 @@ Inputs = Annotated[
 Output = Annotated[
     Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")
 ]
-Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="No progress bar or warnings.")]
+Quiet = Annotated[
+    bool,
+    typer.Option("-q", "--quiet", help="Nothing on stderr but errors: no progress, no warnings."),
+]
 MtModel = Annotated[
     str, typer.Option("--mt-model", help="Translation model: hub name or local directory.")
 ]
@@ -138,7 +153,11 @@ def _version(value: bool) -> None:
 @app.callback()
 def _main(
     verbose: Annotated[
-        bool, typer.Option("--verbose", help="Show the traceback when something fails.")
+        bool,
+        typer.Option(
+            "--verbose",
+            help="Show the traceback when something fails, and the libraries' own warnings.",
+        ),
     ] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
@@ -154,13 +173,17 @@ def _warn(message: str, quiet: bool) -> None:
 
 @contextmanager
 def _errors(ctx: typer.Context) -> Iterator[None]:
-    """Map library exceptions to one-line messages and documented exit codes.
+    """Map library exceptions to one-line messages and documented exit codes, and keep the
+    libraries quiet meanwhile (see `_library_noise`).
 
-    With ``mtsum --verbose`` (a parameter of the root command) the traceback is shown too.
+    With ``mtsum --verbose`` (a parameter of the root command) the traceback is shown too, and
+    the libraries' noise unless the command has ``-q`` (its ``quiet`` parameter).
     """
     verbose = bool(ctx.find_root().params.get("verbose"))
+    quiet = bool(ctx.params.get("quiet"))
     try:
-        yield
+        with _library_noise(show=verbose and not quiet):
+            yield
     except MtsumError as exc:
         if verbose:
             traceback.print_exc()
@@ -178,8 +201,125 @@ def _errors(ctx: typer.Context) -> Iterator[None]:
 
 
 @contextmanager
+def _library_noise(*, show: bool) -> Iterator[None]:
+    """Python warnings, log records and library progress bars: dropped until exit unless `show`.
+
+    Set back on exit, so a program that runs the app in-process keeps its own warnings filters,
+    logging and progress bars. A sample of what this drops on a first run: transformers'
+    "Loading weights" bars and generation notices, huggingface_hub's download bars.
+    """
+    if show:
+        yield
+        return
+    with _warnings_ignored(), _logging_disabled(), _library_bars_disabled():
+        yield
+
+
+@contextmanager
+def _warnings_ignored() -> Iterator[None]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+@contextmanager
+def _logging_disabled() -> Iterator[None]:
+    # logging.disable also reaches transformers' logger, which has its own handler and does not
+    # propagate to the root logger.
+    previous = logging.root.manager.disable
+    logging.disable(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logging.disable(previous)
+
+
+@contextmanager
+def _library_bars_disabled() -> Iterator[None]:
+    """huggingface_hub's and transformers' progress bars off, then back as they were.
+
+    transformers is imported by the loaders, if at all, and takes its switch from
+    huggingface_hub's when imported; one first imported meanwhile is set back to what its import
+    would otherwise have made it. Importing transformers here would cost the CTranslate2 path,
+    which never needs it, half a second.
+    """
+    hub = importlib.import_module("huggingface_hub.utils.tqdm")
+    hub_states = dict(hub.progress_bar_states)
+    hub_on = not hub.are_progress_bars_disabled()
+    hf = sys.modules.get("transformers.utils.logging")
+    hf_on = hf.is_progress_bar_enabled() if hf is not None else hub_on
+    hub.disable_progress_bars()
+    if hf is not None:
+        hf.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf = sys.modules.get("transformers.utils.logging")
+        if hf is not None:
+            # Both switch huggingface_hub's bars too; its own states are restored after.
+            (hf.enable_progress_bar if hf_on else hf.disable_progress_bar)()
+        hub.progress_bar_states.clear()
+        hub.progress_bar_states.update(hub_states)
+
+
+@contextmanager
+def _library_output(quiet: bool) -> Iterator[None]:
+    """The span in which a command runs the library.
+
+    Whatever the libraries print goes to stderr, never into the output on stdout (CTranslate2's
+    converter prints tensor-loading progress for some models). With -q, what native code
+    (CTranslate2's logger, MKL, OpenMP) writes straight to file descriptors 1 and 2 is dropped
+    too, so a successful run prints nothing at all; mtsum itself writes nothing there meanwhile.
+    """
+    with contextlib.redirect_stdout(sys.stderr):
+        if quiet:
+            with _descriptors_silenced():
+                yield
+        else:
+            yield
+
+
+@contextmanager
+def _descriptors_silenced() -> Iterator[None]:
+    """File descriptors 1 and 2 point at the null device until exit."""
+    saved: list[int] = []
+    try:
+        for fd in (1, 2):
+            saved.append(os.dup(fd))
+    except OSError:  # no such descriptor (a daemon): nothing can reach a terminal anyway
+        for copy in saved:
+            os.close(copy)
+        yield
+        return
+    _flush()
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, 1)
+            os.dup2(null, 2)
+        finally:
+            os.close(null)
+        yield
+    finally:
+        _flush()
+        for fd, copy in zip((1, 2), saved, strict=True):
+            os.dup2(copy, fd)
+            os.close(copy)
+
+
+def _flush() -> None:
+    """Flush Python's and C's buffered output, so it lands before descriptors are switched."""
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            stream.flush()
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        ctypes.CDLL(None).fflush(None)
+
+
+@contextmanager
 def _progress(quiet: bool, desc: str, unit: str = "tok") -> Iterator[Callable[[int, int], None]]:
-    """A tqdm bar on stderr fed with (done, total); silent with -q or when stderr is no TTY."""
+    """A tqdm bar on stderr fed with (done, total), around the library work (see
+    `_library_output`); silent with -q or when stderr is no TTY."""
     from tqdm import tqdm
 
     bar = tqdm(desc=desc, unit=unit, disable=True if quiet else None, file=sys.stderr)
@@ -190,7 +330,8 @@ def _progress(quiet: bool, desc: str, unit: str = "tok") -> Iterator[Callable[[i
         bar.refresh()
 
     try:
-        yield update
+        with _library_output(quiet):
+            yield update
     finally:
         bar.close()
 
@@ -246,8 +387,8 @@ def translate(
 
         sources = read_sources(inputs)
         runtime = _runtime(device, threads, backend, compute_type, cache_dir)
-        model = load_translator(mt_model, **runtime)
         with _progress(quiet, "translate") as progress:
+            model = load_translator(mt_model, **runtime)
             options = TranslateOptions(num_beams=beams)
             docs = run([s.text for s in sources], model, options=options, progress=progress)
         for source, doc in zip(sources, docs, strict=True):
@@ -301,12 +442,12 @@ def summarize(
             num_beams=sum_beams,
         )
         runtime = _runtime(device, threads, backend, compute_type, cache_dir)
-        # Found now, so a missing summarizer fails before minutes of translation; loaded after
-        # translation, so the two models never share memory.
-        resolve_model(
-            sum_model, role="summarization", option="--sum-model", cache=mtsum_cache(cache_dir)
-        )
         with _progress(quiet, "translate") as progress:
+            # Found now, so a missing summarizer fails before minutes of translation; loaded
+            # after translation, so the two models never share memory.
+            resolve_model(
+                sum_model, role="summarization", option="--sum-model", cache=mtsum_cache(cache_dir)
+            )
             results = summarize_texts(
                 [s.text for s in sources],
                 summarizer=lambda: load_summarizer(sum_model, **runtime),

@@ -1,7 +1,9 @@
 """`mtsum models ...`: fetch, convert and list models ahead of a run (thin; see mtsum.modelstore).
 
 Registered on the main app with ``app.add_typer(models_app, name="models")``; errors map to the
-same exit codes as every other command (4: model unavailable, 3: bad input).
+same exit codes as every other command (4: model unavailable, 3: bad input), and the libraries
+stay as quiet as in every other command (`mtsum.cli._errors`): with -q, pull and convert print
+only the converted model's line, on stdout.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ class ListFormat(str, Enum):
     json = "json"
 
 
+Quiet = Annotated[
+    bool, typer.Option("-q", "--quiet", help="Nothing on stderr but errors (no warnings).")
+]
 ComputeOpt = Annotated[
     ComputeType,
     typer.Option("--compute-type", help="Weight quantization of the converted copy."),
@@ -54,14 +59,17 @@ def pull(
     name: Annotated[str, typer.Argument(help="Hub name, e.g. Helsinki-NLP/opus-mt-ar-en.")],
     compute_type: ComputeOpt = ComputeType.int8,
     cache_dir: CacheOpt = None,
+    quiet: Quiet = False,
 ) -> None:
     """Download a model (unless cached) and convert it for CTranslate2."""
-    from mtsum.cli import _errors
+    from mtsum.cli import _errors, _library_output
 
     with _errors(ctx):
         from mtsum.modelstore import pull as run
 
-        typer.echo(_line(run(name, compute_type=compute_type.value, cache=cache_dir)))
+        with _library_output(quiet):
+            model = run(name, compute_type=compute_type.value, cache=cache_dir)
+        typer.echo(_line(model))
 
 
 @app.command()
@@ -70,14 +78,17 @@ def convert(
     path: Annotated[Path, typer.Argument(help="Checkpoint directory saved with save_pretrained.")],
     compute_type: ComputeOpt = ComputeType.int8,
     cache_dir: CacheOpt = None,
+    quiet: Quiet = False,
 ) -> None:
     """Convert a local checkpoint for CTranslate2."""
-    from mtsum.cli import _errors
+    from mtsum.cli import _errors, _library_output
 
     with _errors(ctx):
         from mtsum.modelstore import convert_local
 
-        typer.echo(_line(convert_local(path, compute_type=compute_type.value, cache=cache_dir)))
+        with _library_output(quiet):
+            model = convert_local(path, compute_type=compute_type.value, cache=cache_dir)
+        typer.echo(_line(model))
 
 
 @app.command("list")
