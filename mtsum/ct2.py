@@ -252,9 +252,8 @@ def convert(resolved: ResolvedModel, *, compute_type: str, cache: Path) -> Path:
 def _convert_into(source: Path, out: Path, compute_type: str) -> None:
     """Run the CTranslate2 converter from `source` into the new folder `out`."""
     import ctranslate2
-    from transformers.utils import logging as hf_logging
 
-    hf_logging.disable_progress_bar()
+    from mtsum.hf import sacremoses_notice_hidden
 
     class Converter(ctranslate2.converters.TransformersConverter):
         def load_model(self, model_class: Any, model_name_or_path: str, **kwargs: Any) -> Any:
@@ -271,6 +270,12 @@ def _convert_into(source: Path, out: Path, compute_type: str) -> None:
                 )
             return model
 
+        def load_tokenizer(
+            self, tokenizer_class: Any, model_name_or_path: str, **kwargs: Any
+        ) -> Any:
+            with sacremoses_notice_hidden():
+                return super().load_tokenizer(tokenizer_class, model_name_or_path, **kwargs)
+
     Converter(str(source)).convert(str(out), quantization=compute_type)
 
 
@@ -281,12 +286,12 @@ def _runtime(source: Path, converted: Path, *, files: Path) -> dict[str, Any]:
     `mtsum.tokens`), so a converted model runs without importing transformers or torch.
     `converted` is the converted model (its target vocabulary decides what can be banned).
     """
-    from transformers import AutoConfig, AutoTokenizer, GenerationConfig
+    from transformers import AutoConfig, GenerationConfig
 
-    from mtsum.hf import input_limit, model_defaults, task_prefix
+    from mtsum.hf import input_limit, load_hf_tokenizer, model_defaults, task_prefix
 
     config = AutoConfig.from_pretrained(source, trust_remote_code=False)
-    tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+    tokenizer = load_hf_tokenizer(source)
     generation = _generation_config(GenerationConfig, source)
     spec = describe_tokenizer(tokenizer, source, files)
     forced_bos = getattr(generation, "forced_bos_token_id", None)

@@ -1,14 +1,31 @@
-"""The transformers backend: a `Seq2Seq` over an HF model and tokenizer (imported lazily)."""
+"""The transformers backend: a `Seq2Seq` over an HF model and tokenizer (imported lazily).
+
+Nothing here silences a library for good: a loader mutes one known, irrelevant warning while it
+runs (`sacremoses_notice_hidden`); the CLI mutes the rest for the length of a command.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from mtsum.errors import ModelError
 from mtsum.models import GenerateOptions, ModelInfo, ResolvedModel
 
-__all__ = ["HFSeq2Seq", "count_tokens", "input_limit", "load_hf", "model_defaults", "task_prefix"]
+__all__ = [
+    "HFSeq2Seq",
+    "count_tokens",
+    "generate_kwargs",
+    "input_limit",
+    "load_hf",
+    "load_hf_tokenizer",
+    "model_defaults",
+    "sacremoses_notice_hidden",
+    "task_prefix",
+]
 
 
 def count_tokens(tokenizer: Any, texts: Sequence[str], *, prefix: str) -> list[int]:
@@ -46,28 +63,66 @@ class HFSeq2Seq:
         batch = self.tokenizer(
             [self.info.prefix + t for t in texts], return_tensors="pt", padding=True
         ).to(self.model.device)
-        # Beam-only settings passed to greedy search make transformers warn on every batch.
-        beam = (
-            {"length_penalty": options.length_penalty, "early_stopping": True}
-            if options.num_beams > 1
-            else {}
-        )
         with torch.inference_mode():
             out = self.model.generate(
-                **batch,
-                num_beams=options.num_beams,
-                no_repeat_ngram_size=options.no_repeat_ngram_size,
-                repetition_penalty=options.repetition_penalty,
-                min_new_tokens=options.min_new_tokens,
-                max_new_tokens=max(max_new_tokens),
-                do_sample=False,
-                **beam,
+                **batch, **generate_kwargs(options, max_new_tokens=max(max_new_tokens))
             )
         # The batch runs to its longest bound; cut each row to its own bound so an output never
         # depends on its batch neighbours.
         bounds = zip(out.tolist(), max_new_tokens, strict=True)
         rows = [ids[1 : 1 + limit] for ids, limit in bounds]
         return self.tokenizer.batch_decode(rows, skip_special_tokens=True)
+
+
+def generate_kwargs(options: GenerateOptions, *, max_new_tokens: int) -> dict[str, Any]:
+    """The decoding arguments `model.generate` gets, each length bound in one form only.
+
+    Lengths count generated tokens (``min_new_tokens``/``max_new_tokens``), never
+    ``min_length``/``max_length``; `load_hf` clears the model's own pair, so transformers never
+    sees both forms (it logs "Both `min_new_tokens` and `min_length` seem to have been set" on
+    every batch when it does).
+
+    Example:
+        >>> kwargs = generate_kwargs(GenerateOptions(min_new_tokens=4), max_new_tokens=9)
+        >>> kwargs["min_new_tokens"], kwargs["max_new_tokens"], "max_length" in kwargs
+        (4, 9, False)
+    """
+    # Beam-only settings passed to greedy search make transformers warn on every batch.
+    beam = (
+        {"length_penalty": options.length_penalty, "early_stopping": True}
+        if options.num_beams > 1
+        else {}
+    )
+    return {
+        "num_beams": options.num_beams,
+        "no_repeat_ngram_size": options.no_repeat_ngram_size,
+        "repetition_penalty": options.repetition_penalty,
+        "min_new_tokens": options.min_new_tokens,
+        "max_new_tokens": max_new_tokens,
+        "do_sample": False,
+        **beam,
+    }
+
+
+@contextmanager
+def sacremoses_notice_hidden() -> Iterator[None]:
+    """Hide MarianTokenizer's "Recommended: pip install sacremoses." while a tokenizer is built.
+
+    The notice is for a Moses punctuation normalizer that MarianTokenizer's tokenizing never
+    calls (transformers 5): the tokens are the same with or without sacremoses, so mtsum
+    neither needs it nor shows the notice. Only that message is filtered, and only until exit.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Recommended: pip install sacremoses")
+        yield
+
+
+def load_hf_tokenizer(path: Path) -> Any:
+    """The checkpoint's own tokenizer (never remote code), as both backends read it."""
+    from transformers import AutoTokenizer
+
+    with sacremoses_notice_hidden():
+        return AutoTokenizer.from_pretrained(path, trust_remote_code=False)
 
 
 def input_limit(config: Any, tokenizer: Any) -> int:
@@ -107,11 +162,7 @@ def model_defaults(config: Any, generation: Any, *, task: str) -> GenerateOption
 def load_hf(resolved: ResolvedModel, *, task: str, device: str, threads: int | None) -> HFSeq2Seq:
     """Load tokenizer and model from a resolved local checkpoint (never remote code)."""
     import torch
-    from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer
-    from transformers.utils import logging as hf_logging
-
-    # Loading bars would interleave with mtsum's own output; -q must mean quiet.
-    hf_logging.disable_progress_bar()
+    from transformers import AutoConfig, AutoModelForSeq2SeqLM
 
     if threads is not None:
         torch.set_num_threads(threads)
@@ -119,7 +170,7 @@ def load_hf(resolved: ResolvedModel, *, task: str, device: str, threads: int | N
         device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
         config = AutoConfig.from_pretrained(resolved.path, trust_remote_code=False)
-        tokenizer = AutoTokenizer.from_pretrained(resolved.path, trust_remote_code=False)
+        tokenizer = load_hf_tokenizer(resolved.path)
         model = AutoModelForSeq2SeqLM.from_pretrained(
             resolved.path, trust_remote_code=False, use_safetensors=_has_safetensors(resolved)
         )
@@ -128,9 +179,11 @@ def load_hf(resolved: ResolvedModel, *, task: str, device: str, threads: int | N
             f"{task} model {resolved.name} at {resolved.path} could not be loaded: {exc}"
         ) from exc
     model.to(device).eval()
-    # Every call passes max_new_tokens; a stored max_length would only add a warning per batch.
+    # Every call passes min_new_tokens and max_new_tokens (see generate_kwargs); the model's own
+    # min_length/max_length would contradict them, and transformers warns on every batch about
+    # any that is not None (its "unset"), 0 included.
     model.generation_config.max_length = None
-    model.generation_config.min_length = 0  # min_new_tokens is always passed instead
+    model.generation_config.min_length = None
     # A forced EOS at the length bound depends on the bound of the whole batch, so a row would
     # differ between batched and single runs; rows are cut to their own bound instead.
     model.generation_config.forced_eos_token_id = None
