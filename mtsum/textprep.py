@@ -4,17 +4,45 @@ The first stage of the pipeline: bytes -> validated text -> normalized text -> `
 Offsets always point into ``normalize(text)``, so the normalized document can be rebuilt exactly:
 ``normalized[s.start:s.end] == s.text`` and only whitespace lies between consecutive segments.
 
-Sentence rules (measured on FLORES-200 Arabic, see ``bench/segmentation.py``):
+Sentence rules (measured on FLORES-200 Arabic and on a news dev set full of quoted speech, see
+``bench/segmentation.py`` and ``bench/news_dev.py``):
 
-* a sentence ends after ``.`` ``!`` ``?`` ``؟`` (or a run such as ``?!``), together with any
-  closing quotes and brackets, when whitespace or the end of the line follows;
+* a sentence ends after ``.`` ``!`` ``?`` ``؟`` (or a run such as ``?!``) when whitespace or the
+  end of the line follows, together with the quotes and brackets that close right after it:
+  ``هذا يكفي."`` ends after the quote, ``هذا يكفي".`` after the period that follows it;
+* quotation marks never hold sentences together. Quoted speech of several sentences is cut into
+  its sentences, each mark staying where it stands: ``قال: "لن نفعل شيئاً. هذا يكفي". ثم غادر.``
+  gives ``قال: "لن نفعل شيئاً.`` / ``هذا يكفي".`` / ``ثم غادر.``, the opening quote with the
+  first sentence and the closing quote with the last. Each quoted sentence then reaches the
+  translator at its normal length, and a stray or unbalanced quote, common in news and never
+  reliably paired, cannot glue a paragraph into one over-long segment;
+* a straight ``"`` is read from its neighbours, not by pairing: after a space or ``:`` and
+  before a letter it opens, after a letter and before a space or punctuation it closes; with
+  spaces or letters on both sides (``" نص "``, ``ب"الأصدقاء"``) it closes while a quotation is
+  open. ``“ « ‘ '`` right after a terminator close when a space follows, since right-to-left
+  text often has them reversed (``”نص“``); a closing quote padded with a space after the
+  sentence (``نص. " وقال``) still goes with it;
+* a parenthesis or bracket that closes on the line within 100 characters is an aside without
+  sentence ends, unless it follows a sentence end and ends with a terminator, when it holds
+  whole sentences: ``وصف الرئيس (الذي قال: "لن نتراجع!") المحتجين`` is one sentence,
+  ``... التالي. (وكانت قد تراجعت. ثم تعافت.) وقال`` three. A bracket that never closes, or
+  closes further on, protects nothing;
+* a sentence goes on after a terminator followed by a lowercase Latin word (``"Why?" asked
+  one.``), or by a speech verb after a quoted question or exclamation (``"متى تنتهي الحرب؟"
+  تساءل أحد السكان.``); after a quoted statement (``."``) a speech verb starts a new sentence;
 * a run of two or more dots (``..``, ``...``, ``…``) inside a line is a pause, as in the Arabic
   headline style "دون خسارة السعوديين.. روسيا تعزز"; at the end of a line it ends the sentence;
 * ``؛`` (Arabic semicolon) joins clauses like ``;`` and does not end a sentence;
 * no split inside numbers (``3.5``, ``24:00``), after initials (``J.``, ``د.``, ``دي. كي.``),
-  known abbreviations (``Dr.``, ``e.g.``, ``م.``) or a list number opening a line (``1.``), nor
-  inside a quotation or bracket that closes later on the same line;
+  known abbreviations (``Dr.``, ``e.g.``) or a list number that opens a line or follows a
+  sentence end or a colon (``1.``, ``: 1. ... 2.``); an Arabic letter after a number is a unit or
+  an era, not an initial, and may end the sentence (``عام 1320 هـ.``);
+* a terminator glued between two Arabic words ends a sentence (``انتهى.وقال``), also with a
+  quote between them (``."وقال``, ``.«وقال``);
 * every line end ends a sentence.
+
+Each rule reads a line a bounded number of times (and sorts its parentheses once), so the time
+to split a line grows with its length, never with its square.
 """
 
 from __future__ import annotations
@@ -61,11 +89,28 @@ _TABLE: dict[int, str | None] = {
 _ARABIC = "\u0621-\u064a\u0671-\u06d3\u06fa-\u06ff\ufb50-\ufdff\ufe70-\ufefc"
 _ARABIC_LETTER = re.compile(f"[{_ARABIC}]")
 _ARABIC_WORD = re.compile(f"[{_ARABIC}]+")
-# A terminator run, then the closing quotes and brackets that belong to the same sentence.
-_TERMINATOR = re.compile(r"([.!?؟…]+)([\"'»”’)\]]*)")
-_OPENERS = {"(": ")", "[": "]", "«": "»", "“": "”"}
+# A run of terminators: a sentence end, a pause (.., …), or part of a number or an abbreviation.
+_TERMINATOR = re.compile(r"[.!?؟…]+")
+_SENTENCE_END = ".!?؟"
+# Marks that only ever close, and marks that open but are typed reversed often enough in Arabic
+# text ("”نص“") that what follows them decides.
+_CLOSERS = "»”’)]"
+_EITHER_WAY = "“«‘'"
 _OPENING = "\"'«“‘(["
-_NEXT_TOKEN = re.compile(r"\s*(\S*)")
+# What a closing quote is followed by, and what an opening quote follows (besides whitespace).
+_AFTER_CLOSING = ".,،;؛:!?؟…)]»”"
+_BEFORE_OPENING = "([«“:"
+_LIST_NUMBER_AFTER = ".!?؟:،,;؛"
+_BRACKETS = re.compile(r"[()\[\]]")
+_BRACKET_PAIRS = {")": "(", "]": "["}
+_QUOTE = re.compile('"')
+# A parenthesis longer than this is not an aside inside one sentence: it is an unbalanced bracket
+# paired with a stray one further on, or text of several sentences.
+_ASIDE_LIMIT = 100
+# Tokens longer than this are no abbreviation, initial or speech verb; not reading past it keeps
+# a line without spaces ("جملة.جملة.جملة...") linear.
+_TOKEN_LIMIT = 40
+_NEXT_TOKEN = re.compile(rf"\s*(\S{{0,{_TOKEN_LIMIT + 1}}})")
 # English abbreviations that take a period, matched case-insensitively. Dotted forms (e.g., U.S.)
 # and single letters -- which covers the Arabic ones: د. doctor, أ. professor, م. engineer or AD,
 # ه. AH, ص. page, ج. part -- have their own rules in _is_abbreviation.
@@ -75,6 +120,14 @@ _ABBREVIATION_WORDS = (
     " dec "
 )
 _ABBREVIATIONS = frozenset(_ABBREVIATION_WORDS.split())
+# Speech verbs that follow a quotation in the same sentence ("لن نستسلم!" هتف المتظاهرون),
+# spelled with and without hamza as news sites type them.
+_SPEECH_VERB_WORDS = (
+    " قال قالت قالوا يقول تقول أضاف أضافت اضاف اضافت تابع تابعت تساءل تساءلت تسائل سأل سألت"
+    " هتف هتفت هتفوا صاح صاحت صرخ صرخت أكد أكدت اكد اكدت أوضح أوضحت اوضح اوضحت كتب كتبت علق"
+    " علقت ردد رددوا "
+)
+_SPEECH_VERBS = frozenset(_SPEECH_VERB_WORDS.split())
 
 
 def decode_document(data: bytes, *, name: str) -> str:
@@ -247,29 +300,114 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
 
 def _line_boundaries(line: str) -> list[int]:
-    """Offsets (after closing quotes and brackets) where a sentence ends inside one line."""
-    # Sweep the enclosed ranges by their opening: a terminator is enclosed when a range opened
-    # before it closes after it. Everything here stays linear in the line's length.
-    enclosed = iter(sorted(_enclosed_ranges(line)))
-    pending = next(enclosed, None)
+    """Offsets (after the closing quotes and brackets) where a sentence ends inside one line."""
+    # Sweep the asides by their opening: a terminator is protected when an aside opened before it
+    # closes after it. Each helper reads only the text next to its terminator (a token, a run of
+    # spaces or marks), so the whole line is read in linear time.
+    closing = _closing_quotes(line)
+    asides = iter(_asides(line, closing))
+    pending = next(asides, None)
     furthest_close = -1
     last = len(line.rstrip())
     found = []
     for match in _TERMINATOR.finditer(line, 0, last):
-        run, dot, end = match.group(1), match.start(), match.end()
+        run, dot = match.group(), match.start()
+        end = _closed_end(line, match.end(), closing)
         while pending is not None and pending[0] < dot:
             furthest_close = max(furthest_close, pending[1])
-            pending = next(enclosed, None)
+            pending = next(asides, None)
         if end >= last:
             continue  # the line end is a boundary anyway
-        if not line[end].isspace() and not _missing_space(line, dot, end):
+        if not line[end].isspace() and not _missing_space(line, dot, end, closing):
             continue  # 3.5, 24:00, e.g, www.site.com
         if _is_pause(run) or (run == "." and _is_abbreviation(line, dot)):
             continue
-        if furthest_close >= end:
-            continue  # quoted speech or a parenthesis goes on after this sentence
+        if furthest_close > dot:
+            continue  # a parenthesis inside the sentence goes on after this terminator
+        end = _spaced_close(line, end, closing)
+        if end >= last or _goes_on(line, dot, end):
+            continue
         found.append(end)
     return found
+
+
+def _closing_quotes(line: str) -> set[int]:
+    """Offsets of the straight double quotes that close a quotation rather than open one.
+
+    A quote with a space or an opening mark before it and a letter after it opens; one with a
+    letter before it and a space or punctuation after it closes, and so does one that ends the
+    line. A quote with spaces on both sides or letters on both sides (``" نص "``,
+    ``ب"الأصدقاء"``) closes when a quotation is open, that is when more quotes have opened than
+    closed so far; counting, not a yes/no, lets a quotation hold quoted names
+    (``" طلب "إعادة صياغة" القانون. "``).
+    """
+    closing: set[int] = set()
+    depth = 0
+    for match in _QUOTE.finditer(line):
+        index = match.start()
+        before = line[index - 1] if index else " "
+        after = line[index + 1] if index + 1 < len(line) else ""
+        opens = before.isspace() or before in _BEFORE_OPENING
+        closes = not after or after.isspace() or after in _AFTER_CLOSING
+        if opens == closes:
+            closes = depth > 0 or not after
+        if closes:
+            closing.add(index)
+            depth = max(depth - 1, 0)
+        else:
+            depth += 1
+    return closing
+
+
+def _closed_end(line: str, end: int, closing: set[int]) -> int:
+    """Move past the quotes and brackets that close the sentence ending at ``end``."""
+    while end < len(line):
+        char = line[end]
+        if char == '"':
+            if end not in closing:
+                break
+        elif char in _EITHER_WAY:
+            if not _closes_here(line, end + 1):
+                break
+        elif char not in _CLOSERS:
+            break
+        end += 1
+    return end
+
+
+def _closes_here(line: str, index: int) -> bool:
+    return index >= len(line) or line[index].isspace() or line[index] in _AFTER_CLOSING
+
+
+def _spaced_close(line: str, end: int, closing: set[int]) -> int:
+    """Take in a closing quote typed with spaces around it after the sentence: ``نص. " وقال``."""
+    quote = end
+    while quote < len(line) and line[quote].isspace():
+        quote += 1
+    if quote >= len(line) or (quote + 1 < len(line) and not line[quote + 1].isspace()):
+        return end
+    if quote in closing or line[quote] in "»”":
+        return quote + 1
+    return end
+
+
+def _goes_on(line: str, dot: int, end: int) -> bool:
+    """Whether the words after the sentence end at ``dot`` ... ``end`` continue the sentence.
+
+    In English text they do when they start with a lowercase letter (``"Why?" asked one.``,
+    ``He said "no." and left.``); an Arabic sentence may well start with "iPhone". In Arabic they
+    do when a speech verb follows a question or exclamation that closes a quotation
+    (``"متى تنتهي الحرب؟" تساءل أحد السكان.``): a quoted statement is followed by a comma when
+    its sentence goes on (``"...،" قال``), so after ``."`` a verb starts a sentence.
+    """
+    index = end
+    while index < len(line) and (line[index].isspace() or line[index] in _OPENING):
+        index += 1
+    english = dot > 0 and "a" <= line[dot - 1].lower() <= "z"
+    if english and index < len(line) and "a" <= line[index] <= "z":
+        return True
+    quoted = end >= 2 and line[end - 1] in '"»”“' and line[end - 2] in "!?؟"
+    return quoted and _first_token(line, end).rstrip("،,:") in _SPEECH_VERBS
 
 
 def _is_pause(run: str) -> bool:
@@ -277,9 +415,19 @@ def _is_pause(run: str) -> bool:
     return not set(run) & set("!?؟") and run.count(".") + 2 * run.count("…") >= 2
 
 
-def _missing_space(line: str, dot: int, end: int) -> bool:
-    """Whether one terminator is glued between two Arabic words, as in "جملة.جملة"."""
-    return dot + 1 == end and _is_arabic_at(line, dot - 1) and _is_arabic_at(line, end)
+def _missing_space(line: str, dot: int, end: int, closing: set[int]) -> bool:
+    """Whether one terminator is glued between two Arabic words, as in "جملة.جملة".
+
+    Closing quotes may sit between the terminator and the next word (``."وقال``), and so may an
+    opening quote (``.«وقال``).
+    """
+    if line[dot] not in _SENTENCE_END or not _is_arabic_at(line, dot - 1):
+        return False
+    if line[dot + 1 : end].strip(_CLOSERS + _EITHER_WAY + '"'):
+        return False  # a run such as "?!" glued to a word is left alone
+    if end < len(line) and line[end] in _OPENING and end not in closing:
+        end += 1
+    return _is_arabic_at(line, end)
 
 
 def _is_arabic_at(line: str, index: int) -> bool:
@@ -287,17 +435,21 @@ def _is_arabic_at(line: str, index: int) -> bool:
 
 
 def _first_token(line: str, index: int) -> str:
-    """The first token at or after ``index`` (without copying the rest of the line)."""
+    """The first token at or after ``index``, cut after ``_TOKEN_LIMIT`` + 1 characters."""
     match = _NEXT_TOKEN.match(line, index)
     return match.group(1) if match else ""
 
 
 def _token_before(line: str, index: int) -> tuple[int, str]:
-    """Where the token that ends at ``index`` starts, and the token without opening quotes."""
-    start = index
-    while start > 0 and not line[start - 1].isspace():
-        start -= 1
-    return start, line[start:index].lstrip(_OPENING)
+    """Where the token that ends at ``index`` starts, and the token without opening quotes.
+
+    A token longer than ``_TOKEN_LIMIT`` comes back as ``(index, "")``.
+    """
+    window = line[max(0, index - _TOKEN_LIMIT - 1) : index]
+    token = window.rsplit(None, 1)[-1] if window and not window[-1].isspace() else ""
+    if len(token) > _TOKEN_LIMIT:
+        return index, ""
+    return index - len(token), token.lstrip(_OPENING)
 
 
 def _is_initial(token: str) -> bool:
@@ -319,13 +471,19 @@ def _is_abbreviation(line: str, dot: int) -> bool:
         return True  # Dr. / e.g. / U.S.
     if word.lower() == "no" and after[:1].isdigit():
         return True  # "No. 1"; a plain "no." ends a sentence
-    first = _NEXT_TOKEN.match(line)
-    if word.isdigit() and len(word) <= 3 and first is not None and first.start(1) == start:
-        return True  # "1. ..." opening a numbered line
+    if word.isdigit() and len(word) <= 3:
+        # "1. ..." opening a line, or after a sentence end or a colon: a numbered list.
+        before = start
+        while before > 0 and line[before - 1].isspace():
+            before -= 1
+        return before == 0 or line[before - 1] in _LIST_NUMBER_AFTER
     if len(word) == 1 and word.isalpha():
         # An initial is followed by the rest of the name in the same script: "د. مول",
-        # "J. K. Rowling"; a Latin letter before Arabic text ends a sentence ("من A إلى B. تعلم").
-        return bool(_ARABIC_WORD.match(word)) or not _ARABIC_WORD.match(after)
+        # "J. K. Rowling"; a Latin letter before Arabic text ends a sentence ("من A إلى B. تعلم"),
+        # and so does an Arabic letter after a number, a unit or an era ("عام 1320 هـ.").
+        if _ARABIC_WORD.match(word):
+            return not _token_before(line, max(start - 1, 0))[1].isdigit()
+        return not _ARABIC_WORD.match(after)
     if len(word) == 2 and _ARABIC_WORD.fullmatch(word):
         # Transliterated initials come in chains ("دي. كي. أريا"); a lone two-letter word before
         # a period ("كيو في سي.", "له.") ends a sentence.
@@ -333,20 +491,51 @@ def _is_abbreviation(line: str, dot: int) -> bool:
     return False
 
 
-def _enclosed_ranges(line: str) -> list[tuple[int, int]]:
-    """(open, close) index pairs of quotations and brackets that close on this line."""
-    ranges = []
+def _asides(line: str, closing: set[int]) -> list[tuple[int, int]]:
+    """(open, close) offsets of the parentheses and brackets that are asides inside a sentence.
+
+    An aside closes on this line within ``_ASIDE_LIMIT`` characters, and either opened inside a
+    sentence (``وصف الرئيس (الذي قال "لن نتراجع!") المحتجين``) or does not end with a
+    terminator. One that opens after a sentence end and ends with a terminator
+    (``... التالي. (وكانت قد تراجعت. ثم تعافت.) وقال``) holds whole sentences. A closing bracket
+    without its opener is skipped; an opener without its closer protects nothing.
+    """
+    asides = []
     stack: list[tuple[str, int]] = []
-    quote = -1
-    for index, char in enumerate(line):
-        if char == '"':
-            if quote < 0:
-                quote = index
-            else:
-                ranges.append((quote, index))
-                quote = -1
-        elif char in _OPENERS:
-            stack.append((_OPENERS[char], index))
-        elif stack and char == stack[-1][0]:
-            ranges.append((stack.pop()[1], index))
-    return ranges
+    unclosed = {"(": 0, "[": 0}
+    for match in _BRACKETS.finditer(line):
+        char, index = match.group(), match.start()
+        if char in unclosed:
+            stack.append((char, index))
+            unclosed[char] += 1
+            continue
+        opener = _BRACKET_PAIRS[char]
+        if not unclosed[opener]:
+            continue  # "1) ...", ":)": nothing to close
+        while True:  # drop openers left unclosed inside this pair
+            kind, start = stack.pop()
+            unclosed[kind] -= 1
+            if kind == opener:
+                break
+        if index - start <= _ASIDE_LIMIT and (
+            not _follows_sentence_end(line, start, closing)
+            or line[_closed_start(line, index, closing) - 1] not in _SENTENCE_END + "…"
+        ):
+            asides.append((start, index))
+    asides.sort()
+    return asides
+
+
+def _follows_sentence_end(line: str, index: int, closing: set[int]) -> bool:
+    """Whether ``index`` starts the line or comes after a terminator (and its closing marks)."""
+    before = _closed_start(line, index, closing)
+    return before == 0 or line[before - 1] in _SENTENCE_END + "…"
+
+
+def _closed_start(line: str, index: int, closing: set[int]) -> int:
+    """Step back over closing quotes and brackets (and spaces) that end just before ``index``."""
+    while index > 0 and (
+        line[index - 1] in _CLOSERS or line[index - 1].isspace() or index - 1 in closing
+    ):
+        index -= 1
+    return index

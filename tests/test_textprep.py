@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import random
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -88,18 +91,165 @@ def test_terminators(text: str, expected: list[str]) -> None:
     [
         ('قال "نعم." ثم ذهب.', ['قال "نعم."', "ثم ذهب."]),
         ("قال «لا!» ثم ذهب.", ["قال «لا!»", "ثم ذهب."]),
-        ("انتهى (تماماً.) وبدأ غيره.", ["انتهى (تماماً.)", "وبدأ غيره."]),
         ("He said “yes.” Then he left.", ["He said “yes.”", "Then he left."]),
-        ("It ended [sic.] Then more.", ["It ended [sic.]", "Then more."]),
         ('قال "هل انتهى؟" ثم صمت', ['قال "هل انتهى؟"', "ثم صمت"]),
-        # Quoted speech that closes later on the line stays with its reporting clause.
-        ('قال: "لن نفعل شيئاً. هذا يكفي". ثم غادر.', ['قال: "لن نفعل شيئاً. هذا يكفي".', "ثم غادر."]),
-        ("(انظر الخريطة. والجدول) ثم تابع.", ["(انظر الخريطة. والجدول) ثم تابع."]),
-        # A quote that never closes protects nothing.
-        ('قال "لن نفعل شيئاً. هذا يكفي', ['قال "لن نفعل شيئاً.', "هذا يكفي"]),
+        # The period after the closing quote ends the sentence; the quote stays inside it.
+        ('قال: "لا شيء". ثم غادر.', ['قال: "لا شيء".', "ثم غادر."]),
+        ("قال: «لا شيء». ثم غادر.", ["قال: «لا شيء».", "ثم غادر."]),
+        # A sentence-level parenthesis: it follows a sentence end and ends with a terminator.
+        ("انتهى الأمر. (تماماً.) وبدأ غيره.", ["انتهى الأمر.", "(تماماً.)", "وبدأ غيره."]),
+        ("It ended. [Really.] Then more.", ["It ended.", "[Really.]", "Then more."]),
     ],
 )
-def test_quotes_and_brackets_stay_with_their_sentence(text: str, expected: list[str]) -> None:
+def test_closing_quotes_and_brackets_stay_with_their_sentence(
+    text: str, expected: list[str]
+) -> None:
+    assert sentences(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Quoted speech of several sentences is cut into its sentences; the opening quote goes
+        # with the first, the closing quote with the last.
+        (
+            'قال: "لن نفعل شيئاً. هذا يكفي". ثم غادر.',
+            ['قال: "لن نفعل شيئاً.', 'هذا يكفي".', "ثم غادر."],
+        ),
+        (
+            'قال: "لن نفعل شيئاً. هذا يكفي." ثم غادر.',
+            ['قال: "لن نفعل شيئاً.', 'هذا يكفي."', "ثم غادر."],
+        ),
+        (
+            "قال: «لا نريد الحرب. هل هذا واضح؟» ثم غادر.",
+            ["قال: «لا نريد الحرب.", "هل هذا واضح؟»", "ثم غادر."],
+        ),
+        ("قال: “لا اتفاق. المحادثات غداً”. وأضاف", ["قال: “لا اتفاق.", "المحادثات غداً”.", "وأضاف"]),
+        # Curly quotes typed reversed, as right-to-left text often has them.
+        (
+            "قال: ”المياه غمرت الطرق. ابقوا في منازلكم.“ وتوقعت",
+            ["قال: ”المياه غمرت الطرق.", "ابقوا في منازلكم.“", "وتوقعت"],
+        ),
+        # Quotes padded with spaces; the closing one is still read as closing.
+        (
+            'وقال " لن نتراجع . سنواصل العمل " . وأضاف',
+            ['وقال " لن نتراجع .', 'سنواصل العمل " .', "وأضاف"],
+        ),
+        ('وأضاف " الأسعار سترتفع. " وتابع', ['وأضاف " الأسعار سترتفع. "', "وتابع"]),
+        # Quoted names inside a padded quotation do not turn it inside out.
+        (
+            'قالت: " طلب "إعادة صياغة" القانون. " لكن الوزير رفض.',
+            ['قالت: " طلب "إعادة صياغة" القانون. "', "لكن الوزير رفض."],
+        ),
+        ('وصفهم ب"الأصدقاء". وأكد الوساطة.', ['وصفهم ب"الأصدقاء".', "وأكد الوساطة."]),
+        # A quotation that never closes protects nothing.
+        ('قال "لن نفعل شيئاً. هذا يكفي', ['قال "لن نفعل شيئاً.', "هذا يكفي"]),
+        (
+            'وقال: "لن نتراجع. سنواصل العمل. وغادر.',
+            ['وقال: "لن نتراجع.', "سنواصل العمل.", "وغادر."],
+        ),
+        # Stray quotes left by editing, at the start, middle and end of a sentence.
+        (
+            '"وقال إن الإصلاحات مستمرة. وأضاف أن التضخم تراجع.',
+            ['"وقال إن الإصلاحات مستمرة.', "وأضاف أن التضخم تراجع."],
+        ),
+        (
+            'وأكد أن الوضع "مستقر. ولم تسجل حوادث. وعادت الحركة.',
+            ['وأكد أن الوضع "مستقر.', "ولم تسجل حوادث.", "وعادت الحركة."],
+        ),
+        (
+            'وانتهى الاجتماع." وقال مصدر إن الخلاف قائم.',
+            ['وانتهى الاجتماع."', "وقال مصدر إن الخلاف قائم."],
+        ),
+        ('تراجعت الأسهم. "وقال محللون إنهم قلقون.', ["تراجعت الأسهم.", '"وقال محللون إنهم قلقون.']),
+        # Quotes paired the wrong way round by a stray one.
+        (
+            'قال إن "الحكومة لن تتراجع. وأضاف أن القرار "نهائي".',
+            ['قال إن "الحكومة لن تتراجع.', 'وأضاف أن القرار "نهائي".'],
+        ),
+        # Glued to the next sentence: the quote is read as closing or opening from context.
+        ('قال: "لن نتراجع."وأضاف أن', ['قال: "لن نتراجع."', "وأضاف أن"]),
+        ('انتهى الاجتماع."وقال مصدر', ["انتهى الاجتماع.", '"وقال مصدر']),
+        # English.
+        (
+            'He said: "We will not give up. The talks go on." Then he left.',
+            ['He said: "We will not give up.', 'The talks go on."', "Then he left."],
+        ),
+        (
+            '"We lost a battle. Not the war," the general said. Fighting went on.',
+            ['"We lost a battle.', 'Not the war," the general said.', "Fighting went on."],
+        ),
+    ],
+)
+def test_quoted_speech_is_split_into_its_sentences(text: str, expected: list[str]) -> None:
+    assert sentences(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A parenthesis inside a sentence holds no sentence end, even before its closing mark.
+        ("(انظر الخريطة. والجدول) ثم تابع.", ["(انظر الخريطة. والجدول) ثم تابع."]),
+        ("انتهى (تماماً.) وبدأ غيره.", ["انتهى (تماماً.) وبدأ غيره."]),
+        (
+            'ووصف الرئيس (الذي قال: "لن نتراجع أبداً!") المحتجين بالمخربين. ثم غادر.',
+            ['ووصف الرئيس (الذي قال: "لن نتراجع أبداً!") المحتجين بالمخربين.', "ثم غادر."],
+        ),
+        # Quoted speech of whole sentences inside a sentence-level parenthesis is split.
+        (
+            'ارتفعت الصادرات. (وقال الوزير: "هذا إنجاز. سنواصل.") وتابع آخرون.',
+            ["ارتفعت الصادرات.", '(وقال الوزير: "هذا إنجاز.', 'سنواصل.")', "وتابع آخرون."],
+        ),
+        # A bracket that never closes, or closes too far on to be an aside, protects nothing.
+        (
+            "وأعلنت (في بيان أن الإغلاق مستمر. وأضاف أن المدارس تعمل.",
+            ["وأعلنت (في بيان أن الإغلاق مستمر.", "وأضاف أن المدارس تعمل."],
+        ),
+        (
+            "تراجعت الصادرات (بنسبة 12 بالمئة عن العام الماضي. ويعزو الخبراء ذلك إلى ارتفاع"
+            " تكاليف الشحن. كما تراجع الطلب في أوروبا، وفق التقرير) وهو أكبر تراجع.",
+            [
+                "تراجعت الصادرات (بنسبة 12 بالمئة عن العام الماضي.",
+                "ويعزو الخبراء ذلك إلى ارتفاع تكاليف الشحن.",
+                "كما تراجع الطلب في أوروبا، وفق التقرير) وهو أكبر تراجع.",
+            ],
+        ),
+        # A closing bracket without its opener is skipped: "1)" closes nothing.
+        ("البنود: 1) الأجور. 2) الضرائب.", ["البنود: 1) الأجور.", "2) الضرائب."]),
+    ],
+)
+def test_parentheses(text: str, expected: list[str]) -> None:
+    assert sentences(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # After a quoted question or exclamation, a speech verb or a lowercase word goes on.
+        (
+            '"متى تنتهي الحرب؟" تساءل أحد السكان. ثم صمت.',
+            ['"متى تنتهي الحرب؟" تساءل أحد السكان.', "ثم صمت."],
+        ),
+        ("«لن نستسلم!» هتف المتظاهرون. وتفرقوا.", ["«لن نستسلم!» هتف المتظاهرون.", "وتفرقوا."]),
+        (
+            '"Is this the end?" asked one resident. Nobody answered.',
+            ['"Is this the end?" asked one resident.', "Nobody answered."],
+        ),
+        ('He said "no." and left.', ['He said "no." and left.']),
+        # A lowercase word goes on an English sentence only.
+        (
+            "أعلنت الشركة هاتفها الجديد. iPhone 15 يصل غداً.",
+            ["أعلنت الشركة هاتفها الجديد.", "iPhone 15 يصل غداً."],
+        ),
+        # A quoted statement would take a comma to go on, so after ".\"" a verb starts anew.
+        (
+            'وانتهى الاجتماع." قال مصدر إن الخلاف قائم.',
+            ['وانتهى الاجتماع."', "قال مصدر إن الخلاف قائم."],
+        ),
+        ('"لن نتراجع". قال الوزير ذلك ثم غادر.', ['"لن نتراجع".', "قال الوزير ذلك ثم غادر."]),
+    ],
+)
+def test_sentences_that_go_on_after_a_quote(text: str, expected: list[str]) -> None:
     assert sentences(text) == expected
 
 
@@ -152,10 +302,47 @@ def test_abbreviations_and_initials_do_not_split(text: str) -> None:
         ("الرحلات من A إلى B. تعلم الخطوط", ["الرحلات من A إلى B.", "تعلم الخطوط"]),
         ("The answer is no. Then we left.", ["The answer is no.", "Then we left."]),
         ("وصل عام 2022. ثم غادر", ["وصل عام 2022.", "ثم غادر"]),
+        # An Arabic letter after a number is a unit or an era, not an initial.
+        ("ولد عام 1320 ه. وتوفي بعدها", ["ولد عام 1320 ه.", "وتوفي بعدها"]),
+        ("وقع الانفجار الساعة 9 م. وقال شهود", ["وقع الانفجار الساعة 9 م.", "وقال شهود"]),
     ],
 )
 def test_sentence_ends_that_look_like_abbreviations(text: str, expected: list[str]) -> None:
     assert sentences(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A list number opens a line, or follows a sentence end or a colon.
+        (
+            "وتتضمن الخطة: 1. وقف النار. 2. تبادل الأسرى. 3. الإعمار.",
+            ["وتتضمن الخطة: 1. وقف النار.", "2. تبادل الأسرى.", "3. الإعمار."],
+        ),
+        ("1. رفع الأجور. 2. خفض الضرائب.", ["1. رفع الأجور.", "2. خفض الضرائب."]),
+        # After a word, a number and a period end a sentence.
+        ("وبلغ عدد القتلى 12. وأصيب آخرون.", ["وبلغ عدد القتلى 12.", "وأصيب آخرون."]),
+    ],
+)
+def test_numbered_lists(text: str, expected: list[str]) -> None:
+    assert sentences(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "القاهرة (رويترز) - قال مسؤولون إن مصر تتفاوض على قرض جديد.",
+        "بيروت (د. ب. أ) - أعلن الجيش توقيف شبكة لتهريب الأسلحة.",
+        'لندن- "القدس العربي": كشفت صحيفة أن الحكومة تدرس ضرائب جديدة.',
+        "الرباط - “القدس العربي”: أعلنت الوزارة تعديلات في القانون.",
+        "غزة (أ.ش.أ) - قالت الوزارة إن عدد القتلى ارتفع.",
+        "بقلم: أ. د. سامي الخطيب، أستاذ العلوم السياسية",
+        "عاجل.. انفجار يهز وسط العاصمة",
+        'بث التلفزيون برنامج "من المسؤول؟"',
+    ],
+)
+def test_datelines_bylines_and_headlines_are_one_sentence(text: str) -> None:
+    assert sentences(text) == [text]
 
 
 def test_seed_title_double_dot_is_a_pause() -> None:
@@ -194,10 +381,51 @@ def test_seed_rebuilds_exactly() -> None:
         "\ufeffالـعـربية\u200b نص\u202b مقلوب\u202c. ثم\u2066 نص\u2069!\r\rآخر",
         'قال "نعم." ثم ذهب.\n((4))\n\nد. أحمد قال: "لا. أبداً". انتهى..\n',
         "a. b. c.\n\n1. d e. F g!",
+        '" . " . "\n«» ». «\n)( ]. [. (.) ".\'" \u201d. \u201c',
+        'قال: " لا . نعم " . "\n(((( ا. ب. ج. ))))\n1. 2. 3. ".."',
     ],
 )
 def test_rebuild_invariant_on_tricky_inputs(text: str) -> None:
     check_rebuild(text)
+
+
+def test_rebuild_invariant_on_generated_inputs() -> None:
+    # Every mix of the marks the quote and bracket rules read, with words and spaces between.
+    pieces = [
+        "جملة", "Word", "word", "12", "د", " ", " ", "  ", ".", "!", "؟", "..", "…", ":", "،",
+        '"', "«", "»", "“", "”", "'", "(", ")", "[", "]", "قال", "\n",
+    ]  # fmt: skip
+    generator = random.Random(9)
+    for _ in range(2000):
+        text = "".join(generator.choice(pieces) for _ in range(generator.randint(1, 30)))
+        spans = split_sentences(text)
+        assert spans == sorted(spans)
+        assert all(a < b <= c for (a, b), (c, _) in itertools.pairwise(spans))
+        assert all(text[a:b] == text[a:b].strip() != "" for a, b in spans)
+        check_rebuild(text)
+
+
+# A line with a sentence end, quotes of each kind, a parenthesis and an initial every 60 or so
+# characters, and lines made of nothing but the marks the rules look back and ahead for.
+NEWS_UNIT = 'وقال: "لن نفعل شيئاً. هذا يكفي". ثم (انظر ص. 5) غادر د. أحمد! «نعم. لا». '
+ADVERSARIAL = ['"', '. " ', "(", ")", "(ا. ب) ", ". ", "1. ", "ا.ب", '."', "x", "a. "]
+
+
+def test_a_one_megabyte_line_segments_in_linear_time() -> None:
+    line = NEWS_UNIT * (1_000_000 // len(NEWS_UNIT))
+    began = time.perf_counter()
+    spans = split_sentences(line)
+    assert time.perf_counter() - began < 2.0
+    assert len(spans) == 5 * (1_000_000 // len(NEWS_UNIT))
+
+
+@pytest.mark.parametrize("unit", ADVERSARIAL)
+def test_lines_of_marks_segment_in_linear_time(unit: str) -> None:
+    # At 250,000 characters a quadratic scan takes minutes; a linear one well under a second.
+    line = unit * (250_000 // len(unit))
+    began = time.perf_counter()
+    split_sentences(line)
+    assert time.perf_counter() - began < 1.0
 
 
 @pytest.mark.parametrize(
