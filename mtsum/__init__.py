@@ -43,9 +43,9 @@ from mtsum.score import (
     rouge_many,
     translation_scores,
 )
-from mtsum.sources import Source, read_sources
+from mtsum.sources import Source, read_document, read_sources
 from mtsum.summarize import SummarizeOptions, Summary
-from mtsum.textprep import Segment, arabic_share, normalize, read_document, segment
+from mtsum.textprep import Segment, arabic_share, normalize, segment
 from mtsum.translate import (
     DocumentTranslation,
     TranslatedSegment,

@@ -11,13 +11,12 @@ cannot be written is an `InputError` naming it, never an internal error.
 from __future__ import annotations
 
 import os
-import stat
 import tempfile
 from pathlib import Path
 
 from mtsum.errors import InputError
 
-__all__ = ["write_bytes", "write_output", "write_text"]
+__all__ = ["output_target", "write_bytes", "write_output", "write_text"]
 
 
 def write_bytes(path: str | Path, data: bytes) -> None:
@@ -50,27 +49,41 @@ def write_text(path: str | Path, text: str) -> None:
     write_bytes(path, text.encode("utf-8"))
 
 
-def write_output(path: str | Path, data: bytes) -> None:
-    """Write `data` where a user asked for it (see the module docstring).
+def output_target(path: str | Path) -> Path:
+    """The file that ``-o`` `path` will write: the path itself, or the file a symlink points at.
+
+    Call it before long work, so a path that can never be written fails at once.
 
     Raises:
-        InputError: The path is empty, a folder, under a file, too long, or not writable.
+        InputError: The path is empty, a folder, or under a file.
     """
     if not str(path):
         raise InputError("the output path is empty; pass a file name, or - for stdout")
     target = Path(path)
     try:
         target = target.resolve() if target.is_symlink() else target
-        mode = target.stat().st_mode if target.exists() else None
-        if mode is not None and stat.S_ISDIR(mode):
+        if target.is_dir():
             raise InputError(f"{path}: is a folder; pass a file name to write to")
-        if mode is not None and not stat.S_ISREG(mode):
-            with open(target, "wb") as handle:  # a device or FIFO: write into it, keep it
+        above = next((p for p in target.parents if p.exists()), None)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+    if above is not None and not above.is_dir():
+        raise InputError(f"{path}: cannot be written ({above} is a file, not a folder)")
+    return target
+
+
+def write_output(path: str | Path, data: bytes) -> None:
+    """Write `data` where a user asked for it (see the module docstring).
+
+    Raises:
+        InputError: The path is empty, a folder, under a file, too long, or not writable.
+    """
+    target = output_target(path)
+    try:
+        if target.exists() and not target.is_file():  # a device or FIFO: write into it, keep it
+            with open(target, "wb") as handle:
                 handle.write(data)
             return
-        above = next((p for p in target.parents if p.exists()), None)
-        if above is not None and not above.is_dir():
-            raise InputError(f"{path}: cannot be written ({above} is a file, not a folder)")
         write_bytes(target, data)
     except OSError as exc:
         raise InputError(f"{path}: cannot be written ({exc.strerror or exc})") from None

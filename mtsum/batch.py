@@ -68,6 +68,7 @@ from mtsum.report import (
     row_from_record,
 )
 from mtsum.score import join_sentences
+from mtsum.sources import MAX_BYTES
 from mtsum.state import LOCK_FILE, STATE_FILE, RunLock, RunState, unusable_folder
 from mtsum.summarize import SummarizeOptions
 from mtsum.translate import TranslateOptions
@@ -84,7 +85,6 @@ __all__ = [
     "settings_signature",
 ]
 
-MAX_BYTES = 1_000_000
 # result.json last: a folder with a result.json of this run has all its files.
 OUTPUT_FILES = ("translation.txt", "summary.txt", "report.md", "result.json")
 REPORT_FILES = ("report.json", "report.csv", "report.md")

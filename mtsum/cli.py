@@ -30,12 +30,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from mtsum._version import __version__
-from mtsum.errors import MtsumError
+from mtsum.errors import InputError, MtsumError
+from mtsum.sources import MAX_BYTES
+
+if TYPE_CHECKING:
+    from mtsum.pipeline import Source as PreparedSource
 
 EXIT_INTERNAL = 70
 
@@ -88,7 +92,14 @@ Inputs = Annotated[
     typer.Argument(help="Files, directories of *.txt, or - for stdin.", show_default=False),
 ]
 Output = Annotated[
-    Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")
+    str | None,
+    typer.Option(
+        "-o", "--output", help="Write here instead of stdout (- is stdout).", show_default=False
+    ),
+]
+MaxBytes = Annotated[
+    int,
+    typer.Option("--max-bytes", min=1, help="Refuse any input file larger than this many bytes."),
 ]
 Quiet = Annotated[
     bool,
@@ -353,13 +364,28 @@ def _runtime(
     }
 
 
-def _write(text: str, output: Path | None) -> None:
-    if output is None:
+def _source_warnings(source: PreparedSource) -> tuple[str, ...]:
+    """What a user should hear about a prepared document: its language and its translation."""
+    translation = source.translation.warnings if source.translation is not None else ()
+    return (*source.warnings, *translation)
+
+
+def _check_output(output: str | None) -> None:
+    """Fail now, before any model runs, on an ``-o`` that can never be written."""
+    if output is not None and output != "-":
+        from mtsum.atomic import output_target
+
+        output_target(output)
+
+
+def _write(text: str, output: str | None) -> None:
+    """Print `text`, or write it where ``-o`` points (see `mtsum.atomic.write_output`)."""
+    if output is None or output == "-":
         typer.echo(text, nl=False)
     else:
-        from mtsum.atomic import write_text
+        from mtsum.atomic import write_output
 
-        write_text(output, text)
+        write_output(output, text.encode("utf-8"))
 
 
 @app.command()
@@ -375,6 +401,7 @@ def translate(
     backend: BackendOpt = Backend.auto,
     compute_type: ComputeType = None,
     cache_dir: CacheDir = None,
+    max_bytes: MaxBytes = MAX_BYTES,
     quiet: Quiet = False,
 ) -> None:
     """Translate Arabic documents to English, paragraph for paragraph."""
@@ -385,7 +412,8 @@ def translate(
         from mtsum.translate import TranslateOptions
         from mtsum.translate import translate as run
 
-        sources = read_sources(inputs)
+        _check_output(output)
+        sources = read_sources(inputs, max_bytes=max_bytes)
         runtime = _runtime(device, threads, backend, compute_type, cache_dir)
         with _progress(quiet, "translate") as progress:
             model = load_translator(mt_model, **runtime)
@@ -422,6 +450,7 @@ def summarize(
     backend: BackendOpt = Backend.auto,
     compute_type: ComputeType = None,
     cache_dir: CacheDir = None,
+    max_bytes: MaxBytes = MAX_BYTES,
     quiet: Quiet = False,
 ) -> None:
     """Translate (when Arabic), summarize, and show the paragraphs behind every sentence."""
@@ -434,7 +463,8 @@ def summarize(
         from mtsum.summarize import SummarizeOptions
         from mtsum.translate import TranslateOptions
 
-        sources = read_sources(inputs)
+        _check_output(output)
+        sources = read_sources(inputs, max_bytes=max_bytes)
         options = SummarizeOptions(
             preset=length.value if length else None,
             min_words=min_words,
@@ -459,9 +489,8 @@ def summarize(
                 progress=progress,
             )
         for source, result in zip(sources, results, strict=True):
-            if result.source.translation is not None:
-                for warning in result.source.translation.warnings:
-                    _warn(f"{source.path}: {warning}", quiet)
+            for warning in _source_warnings(result.source):
+                _warn(f"{source.path}: {warning}", quiet)
         if fmt is SummaryFormat.json:
             records = [
                 render.summary_record(s.id, s.path, r)
@@ -499,6 +528,7 @@ def check(
     backend: BackendOpt = Backend.auto,
     compute_type: ComputeType = None,
     cache_dir: CacheDir = None,
+    max_bytes: MaxBytes = MAX_BYTES,
     quiet: Quiet = False,
 ) -> None:
     """Check a summary written elsewhere: what in it does the article support?"""
@@ -506,11 +536,17 @@ def check(
         from mtsum import render
         from mtsum.models import load_translator
         from mtsum.pipeline import check_document, summary_sentences
-        from mtsum.sources import read_sources
-        from mtsum.textprep import read_document
+        from mtsum.sources import read_document, read_sources
 
-        [article] = read_sources([source])
-        sentences = summary_sentences(read_document(summary))
+        if Path(source).is_dir():
+            raise InputError(
+                f"{source}: is a folder; mtsum check takes one article and its summary: run it "
+                f"once per document (mtsum check {source.rstrip('/')}/<id>.txt --summary ...), or "
+                "use mtsum batch for a folder with reference summaries"
+            )
+        _check_output(output)
+        [article] = read_sources([source], max_bytes=max_bytes)
+        sentences = summary_sentences(read_document(summary, max_bytes=max_bytes))
         runtime = _runtime(device, threads, backend, compute_type, cache_dir)
         with _progress(quiet, "translate") as progress:
             result = check_document(
@@ -521,6 +557,8 @@ def check(
                 top_k=top_k,
                 progress=progress,
             )
+        for warning in _source_warnings(result.source):
+            _warn(f"{article.path}: {warning}", quiet)
         if fmt is SummaryFormat.json:
             record = render.checked_record(article.id, str(summary), result)
             _write(render.dumps({"mtsum": __version__, **record}), output)

@@ -22,9 +22,11 @@ from mtsum.cli import (
     DeviceOpt,
     Lang,
     LengthPreset,
+    MaxBytes,
     MaxWords,
     MinWords,
     MtModel,
+    Output,
     Quiet,
     SourceLang,
     SumBeams,
@@ -32,12 +34,14 @@ from mtsum.cli import (
     TextFormat,
     Threads,
     TopK,
+    _check_output,
     _errors,
     _progress,
     _runtime,
     _warn,
     _write,
 )
+from mtsum.sources import MAX_BYTES
 
 __all__ = ["batch", "score"]
 
@@ -83,9 +87,7 @@ def batch(
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Do not cache translations.")
     ] = False,
-    max_bytes: Annotated[
-        int, typer.Option("--max-bytes", min=1, help="Refuse documents larger than this.")
-    ] = 1_000_000,
+    max_bytes: MaxBytes = MAX_BYTES,
     quiet: Quiet = False,
 ) -> None:
     """Translate, summarize, check and score every document of a folder; resumable."""
@@ -162,19 +164,19 @@ def score(
         Lang, typer.Option("--lang", help="Tokenizer: ar, en, or auto (by the references).")
     ] = Lang.auto,
     fmt: Annotated[TextFormat, typer.Option("--format", help="text or json.")] = TextFormat.text,
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")
-    ] = None,
+    output: Output = None,
+    max_bytes: MaxBytes = MAX_BYTES,
 ) -> None:
     """ROUGE-1/2/L/Lsum of any summary against one or more references, with a signature."""
     with _errors(ctx):
         from mtsum.corpus import score_summary
         from mtsum.render import dumps
         from mtsum.report import score_record, score_text
-        from mtsum.textprep import read_document
+        from mtsum.sources import read_document
 
-        hypothesis = read_document(hyp)
-        references = [read_document(r) for r in ref]
+        _check_output(output)
+        hypothesis = read_document(hyp, max_bytes=max_bytes)
+        references = [read_document(r, max_bytes=max_bytes) for r in ref]
         result = score_summary(hypothesis, references, lang=lang.value)
         if fmt is TextFormat.json:
             _write(dumps(score_record(str(hyp), [str(r) for r in ref], result)), output)

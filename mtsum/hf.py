@@ -168,6 +168,11 @@ def load_hf(resolved: ResolvedModel, *, task: str, device: str, threads: int | N
         torch.set_num_threads(threads)
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
+    elif device == "cuda" and not torch.cuda.is_available():
+        raise ModelError(
+            f"{task} model {resolved.name}: --device cuda, but PyTorch sees no CUDA device here; "
+            "use --device cpu (or auto)"
+        )
     try:
         config = AutoConfig.from_pretrained(resolved.path, trust_remote_code=False)
         tokenizer = load_hf_tokenizer(resolved.path)

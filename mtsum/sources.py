@@ -28,9 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mtsum.errors import InputError
-from mtsum.textprep import decode_document, read_document
+from mtsum.textprep import decode_document
 
 __all__ = [
+    "MAX_BYTES",
     "MAX_ID_BYTES",
     "Source",
     "display_path",
@@ -38,10 +39,12 @@ __all__ = [
     "document_paths",
     "is_reference",
     "read_bounded",
+    "read_document",
     "read_sources",
     "refusal",
 ]
 
+MAX_BYTES = 1_000_000  # the default limit on one input file (--max-bytes)
 MAX_ID_BYTES = 100
 _REFERENCE = re.compile(r"\.(summary\.ref\d*|translation\.ref)(\.[a-z]{2})?\.txt$")
 _SEPARATORS = frozenset('/\\:*?"<>|')
@@ -133,6 +136,25 @@ def read_bounded(path: str | Path, *, max_bytes: int) -> bytes:
     return data
 
 
+def read_document(path: str | Path, *, max_bytes: int = MAX_BYTES) -> str:
+    """Read a document file (at most `max_bytes`) and decode it with
+    `mtsum.textprep.decode_document`.
+
+    Returns:
+        The decoded text, not normalized.
+
+    Raises:
+        InputError: The file is missing, a folder, unreadable, too large, or not text (the
+            message names the file and the problem).
+
+    Example:
+        >>> read_document("seeds/000_91e72526449f324a.txt")[:5]  # doctest: +SKIP
+        'دون خ'
+    """
+    data = read_bounded(path, max_bytes=max_bytes)
+    return decode_document(data, name=display_path(path))
+
+
 def is_reference(path: Path) -> bool:
     """True for reference summaries and translations that sit beside documents."""
     return _REFERENCE.search(path.name) is not None
@@ -165,21 +187,27 @@ def document_paths(directory: Path) -> list[Path]:
     return sorted(p for p in directory.glob("*.txt") if not is_reference(p))
 
 
-def read_sources(inputs: Sequence[str]) -> list[Source]:
-    """Read every document named by `inputs` (files, directories, or ``-`` for stdin).
+def read_sources(inputs: Sequence[str], *, max_bytes: int = MAX_BYTES) -> list[Source]:
+    """Read every document named by `inputs` (files, directories, or ``-`` for stdin), each at
+    most `max_bytes` long.
 
     Raises:
-        InputError: A path is missing, a directory holds no documents, or a file cannot be read
-            as text (the message names the file and the problem).
+        InputError: A path is missing, a directory holds no documents or an entry that is not a
+            regular file inside it, or a file is too large or cannot be read as text (the message
+            names the file and the problem).
     """
     if not inputs:
         raise InputError("no input given: name a file, a directory, or - for stdin")
     sources: list[Source] = []
     for item in inputs:
         if item == "-":
-            sources.append(
-                Source("stdin", "-", decode_document(sys.stdin.buffer.read(), name="stdin"))
-            )
+            data = sys.stdin.buffer.read(max_bytes + 1)
+            if len(data) > max_bytes:
+                raise InputError(
+                    f"stdin: over the limit of {max_bytes:,} bytes; split the document or raise "
+                    "--max-bytes"
+                )
+            sources.append(Source("stdin", "-", decode_document(data, name="stdin")))
             continue
         path = Path(item)
         if path.is_dir():
@@ -193,7 +221,8 @@ def read_sources(inputs: Sequence[str]) -> list[Source]:
         else:
             found = [path]
         sources.extend(
-            Source(document_id(p.name), display_path(p), read_document(p)) for p in found
+            Source(document_id(p.name), display_path(p), read_document(p, max_bytes=max_bytes))
+            for p in found
         )
     ids = [s.id for s in sources]
     dupes = sorted({i for i in ids if ids.count(i) > 1})

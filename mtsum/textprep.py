@@ -51,7 +51,6 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from mtsum.errors import InputError
 
@@ -61,7 +60,6 @@ __all__ = [
     "decode_document",
     "normalize",
     "paragraphs",
-    "read_document",
     "segment",
     "split_sentences",
 ]
@@ -173,32 +171,6 @@ def decode_document(data: bytes, *, name: str) -> str:
     if not normalize(text).strip():
         raise InputError(f"{name}: has only whitespace or invisible characters; pass some text")
     return text
-
-
-def read_document(path: str | Path) -> str:
-    """Read a document file and decode it with :func:`decode_document`.
-
-    Args:
-        path: the file to read.
-
-    Returns:
-        The decoded text, not normalized.
-
-    Raises:
-        InputError: when the file is missing, a directory, unreadable, or fails decoding.
-    """
-    path = Path(path)
-    if path.is_dir():
-        raise InputError(f"{path}: is a directory; pass a text file")
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file; check the path") from None
-    except OSError as err:
-        raise InputError(
-            f"{path}: cannot be read ({err.strerror}); check its permissions"
-        ) from None
-    return decode_document(data, name=str(path))
 
 
 def normalize(text: str) -> str:

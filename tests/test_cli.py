@@ -153,7 +153,7 @@ def test_internal_error_is_exit_70_with_traceback_only_when_verbose(
 ) -> None:
     import mtsum.sources
 
-    def broken(inputs: object) -> None:
+    def broken(inputs: object, **options: object) -> None:
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(mtsum.sources, "read_sources", broken)

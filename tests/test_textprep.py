@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 from mtsum.errors import InputError
+from mtsum.sources import read_document
 from mtsum.textprep import (
     Segment,
     arabic_share,
     decode_document,
     normalize,
     paragraphs,
-    read_document,
     segment,
     split_sentences,
 )
