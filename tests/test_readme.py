@@ -270,7 +270,8 @@ def test_table_is_the_readme() -> None:
 def test_readme_command(command: str, workdir: Path) -> None:
     run = user_run(command, workdir)
     assert run.returncode == 0, run.stderr
-    assert "Traceback" not in run.stderr
+    # Only mtsum's own lines (its warnings, batch's closing line): no library noise.
+    assert all(line.startswith("mtsum: ") for line in run.stderr.splitlines()), run.stderr
     check = COMMANDS[command].check
     assert check is not None
     check(workdir, run)
@@ -313,3 +314,19 @@ def test_python_blocks(block: int, workdir: Path) -> None:
         assert (saved / "config.json").is_file() and (saved / "source.spm").is_file()
     else:
         assert run.stdout.strip()
+
+
+@pytest.mark.parametrize("backend", ["auto", "ctranslate2", "transformers"])
+def test_quiet_first_run_prints_nothing_on_stderr(
+    backend: str, workdir: Path, tmp_path: Path
+) -> None:
+    # A first run: a fresh mtsum cache, so the models are converted during the command.
+    command = f"mtsum summarize article.txt -q --backend {backend}"
+    fresh = {**_ENV, "MTSUM_CACHE_DIR": str(tmp_path / "fresh-cache")}
+    run = subprocess.run(
+        ["bash", "-c", command], cwd=workdir, env=fresh, capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0 and run.stderr == ""
+    summary_text(workdir, run)
+    if backend != "transformers":
+        assert list((tmp_path / "fresh-cache" / "ct2").iterdir())  # it did convert
