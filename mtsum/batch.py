@@ -71,6 +71,7 @@ from mtsum.score import join_sentences
 from mtsum.sources import MAX_BYTES
 from mtsum.state import LOCK_FILE, STATE_FILE, RunLock, RunState, unusable_folder
 from mtsum.summarize import SummarizeOptions
+from mtsum.textprep import check_encoding
 from mtsum.translate import TranslateOptions
 
 __all__ = [
@@ -104,6 +105,7 @@ class BatchSettings:
     top_k: int = 3
     threshold: float = DEFAULT_THRESHOLD
     max_bytes: int = MAX_BYTES
+    encoding: str | None = None  # a Python codec for the inputs; None: UTF-8 (UTF-16 with a BOM)
 
     def __post_init__(self) -> None:
         if self.source_lang not in _LANGS:
@@ -114,6 +116,8 @@ class BatchSettings:
             raise InputError(f"support threshold must be in [0, 1], got {self.threshold}")
         if self.max_bytes < 1:
             raise InputError(f"max bytes must be at least 1, got {self.max_bytes}")
+        if self.encoding is not None:
+            check_encoding(self.encoding)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -216,6 +220,8 @@ def settings_signature(settings: BatchSettings, *, summarizer: str, translator: 
         f"align:{LexicalAligner().name}",
         f"top:{settings.top_k}",
         f"thr:{settings.threshold}",
+        # Only when given, so signatures (and resume) of UTF-8 runs stay as they were.
+        *([f"enc:{settings.encoding}"] if settings.encoding is not None else []),
         f"mtsum:{__version__}",
     ]
     return "|".join(parts)
@@ -492,6 +498,7 @@ def run_batch(
         source_lang=settings.source_lang,
         max_bytes=settings.max_bytes,
         reserved=REPORT_FILES,
+        encoding=settings.encoding,
     )
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: exists and is not a folder; pass a folder for --out")

@@ -97,6 +97,14 @@ Output = Annotated[
         "-o", "--output", help="Write here instead of stdout (- is stdout).", show_default=False
     ),
 ]
+Encoding = Annotated[
+    str | None,
+    typer.Option(
+        "--encoding",
+        help="Input encoding, any Python codec (cp1256, utf-16-le ...); default UTF-8.",
+        show_default=False,
+    ),
+]
 MaxBytes = Annotated[
     int,
     typer.Option("--max-bytes", min=1, help="Refuse any input file larger than this many bytes."),
@@ -402,6 +410,7 @@ def translate(
     compute_type: ComputeType = None,
     cache_dir: CacheDir = None,
     max_bytes: MaxBytes = MAX_BYTES,
+    encoding: Encoding = None,
     quiet: Quiet = False,
 ) -> None:
     """Translate Arabic documents to English, paragraph for paragraph."""
@@ -413,7 +422,7 @@ def translate(
         from mtsum.translate import translate as run
 
         _check_output(output)
-        sources = read_sources(inputs, max_bytes=max_bytes)
+        sources = read_sources(inputs, max_bytes=max_bytes, encoding=encoding)
         runtime = _runtime(device, threads, backend, compute_type, cache_dir)
         with _progress(quiet, "translate") as progress:
             model = load_translator(mt_model, **runtime)
@@ -451,6 +460,7 @@ def summarize(
     compute_type: ComputeType = None,
     cache_dir: CacheDir = None,
     max_bytes: MaxBytes = MAX_BYTES,
+    encoding: Encoding = None,
     quiet: Quiet = False,
 ) -> None:
     """Translate (when Arabic), summarize, and show the paragraphs behind every sentence."""
@@ -464,7 +474,7 @@ def summarize(
         from mtsum.translate import TranslateOptions
 
         _check_output(output)
-        sources = read_sources(inputs, max_bytes=max_bytes)
+        sources = read_sources(inputs, max_bytes=max_bytes, encoding=encoding)
         options = SummarizeOptions(
             preset=length.value if length else None,
             min_words=min_words,
@@ -529,6 +539,7 @@ def check(
     compute_type: ComputeType = None,
     cache_dir: CacheDir = None,
     max_bytes: MaxBytes = MAX_BYTES,
+    encoding: Encoding = None,
     quiet: Quiet = False,
 ) -> None:
     """Check a summary written elsewhere: what in it does the article support?"""
@@ -545,8 +556,9 @@ def check(
                 "use mtsum batch for a folder with reference summaries"
             )
         _check_output(output)
-        [article] = read_sources([source], max_bytes=max_bytes)
-        sentences = summary_sentences(read_document(summary, max_bytes=max_bytes))
+        [article] = read_sources([source], max_bytes=max_bytes, encoding=encoding)
+        text = read_document(summary, max_bytes=max_bytes, encoding=encoding)
+        sentences = summary_sentences(text)
         runtime = _runtime(device, threads, backend, compute_type, cache_dir)
         with _progress(quiet, "translate") as progress:
             result = check_document(

@@ -20,6 +20,7 @@ from mtsum.cli import (
     ComputeType,
     Device,
     DeviceOpt,
+    Encoding,
     Lang,
     LengthPreset,
     MaxBytes,
@@ -88,6 +89,7 @@ def batch(
         bool, typer.Option("--no-cache", help="Do not cache translations.")
     ] = False,
     max_bytes: MaxBytes = MAX_BYTES,
+    encoding: Encoding = None,
     quiet: Quiet = False,
 ) -> None:
     """Translate, summarize, check and score every document of a folder; resumable."""
@@ -108,6 +110,7 @@ def batch(
             ),
             top_k=top_k,
             max_bytes=max_bytes,
+            encoding=encoding,
         )
         kwargs = _runtime(device, threads, backend, compute_type, cache_dir)
         cache = None if no_cache else open_cache(cache_dir)
@@ -166,6 +169,7 @@ def score(
     fmt: Annotated[TextFormat, typer.Option("--format", help="text or json.")] = TextFormat.text,
     output: Output = None,
     max_bytes: MaxBytes = MAX_BYTES,
+    encoding: Encoding = None,
 ) -> None:
     """ROUGE-1/2/L/Lsum of any summary against one or more references, with a signature."""
     with _errors(ctx):
@@ -175,8 +179,8 @@ def score(
         from mtsum.sources import read_document
 
         _check_output(output)
-        hypothesis = read_document(hyp, max_bytes=max_bytes)
-        references = [read_document(r, max_bytes=max_bytes) for r in ref]
+        hypothesis = read_document(hyp, max_bytes=max_bytes, encoding=encoding)
+        references = [read_document(r, max_bytes=max_bytes, encoding=encoding) for r in ref]
         result = score_summary(hypothesis, references, lang=lang.value)
         if fmt is TextFormat.json:
             _write(dumps(score_record(str(hyp), [str(r) for r in ref], result)), output)

@@ -63,13 +63,13 @@ class Document:
     translation_ref: Reference | None
 
 
-def _read_ref(path: Path, folder: Path, max_bytes: int) -> Reference:
+def _read_ref(path: Path, folder: Path, max_bytes: int, encoding: str | None) -> Reference:
     why = refusal(path, folder)
     try:
         if why is not None:
             raise InputError(why)
         data = read_bounded(path, max_bytes=max_bytes)
-        text, error = decode_document(data, name=display_path(path)), None
+        text, error = decode_document(data, name=display_path(path), encoding=encoding), None
     except InputError as exc:
         return Reference(name=path.name, digest="unreadable", text=None, error=str(exc))
     return Reference(name=path.name, digest=content_hash(data), text=text, error=error)
@@ -100,17 +100,20 @@ def _read(
     *,
     source_lang: str,
     max_bytes: int,
+    encoding: str | None,
 ) -> Document:
     stem = path.name[: -len(".txt")]
     translation = path.with_name(f"{stem}.translation.ref.en.txt")
-    translation_ref = _read_ref(translation, folder, max_bytes) if _exists(translation) else None
+    translation_ref = (
+        _read_ref(translation, folder, max_bytes, encoding) if _exists(translation) else None
+    )
     text = lang = None
     data = b""
     error = refusal(path, folder)
     if error is None:
         try:
             data = read_bounded(path, max_bytes=max_bytes)
-            text = decode_document(data, name=display_path(path))
+            text = decode_document(data, name=display_path(path), encoding=encoding)
             lang = detect_language(text, source_lang)
         except InputError as exc:
             text, error = None, str(exc)
@@ -148,6 +151,7 @@ def scan_folder(
     source_lang: str = "auto",
     max_bytes: int,
     reserved: Collection[str] = (),
+    encoding: str | None = None,
 ) -> list[Document]:
     """Read every document of a folder, sorted by file name, with its references.
 
@@ -156,6 +160,8 @@ def scan_folder(
         source_lang: ``auto``, ``ar`` or ``en``: how each document's language is decided.
         max_bytes: A larger document or reference fails ("larger than the limit"); nothing
             larger is read.
+        encoding: A Python codec for every document and reference (None: UTF-8, or UTF-16
+            with a BOM).
         reserved: Names an id may not take (what the caller writes beside the document
             folders); see `mtsum.sources.document_id`.
 
@@ -182,9 +188,10 @@ def scan_folder(
             path,
             folder,
             doc_id,
-            tuple(_read_ref(r, folder, max_bytes) for r in refs.get(path.name[:-4], [])),
+            tuple(_read_ref(r, folder, max_bytes, encoding) for r in refs.get(path.name[:-4], [])),
             source_lang=source_lang,
             max_bytes=max_bytes,
+            encoding=encoding,
         )
         for path, doc_id in zip(paths, _unique_ids(paths, reserved), strict=True)
     ]

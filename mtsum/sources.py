@@ -136,7 +136,9 @@ def read_bounded(path: str | Path, *, max_bytes: int) -> bytes:
     return data
 
 
-def read_document(path: str | Path, *, max_bytes: int = MAX_BYTES) -> str:
+def read_document(
+    path: str | Path, *, max_bytes: int = MAX_BYTES, encoding: str | None = None
+) -> str:
     """Read a document file (at most `max_bytes`) and decode it with
     `mtsum.textprep.decode_document`.
 
@@ -152,7 +154,7 @@ def read_document(path: str | Path, *, max_bytes: int = MAX_BYTES) -> str:
         'دون خ'
     """
     data = read_bounded(path, max_bytes=max_bytes)
-    return decode_document(data, name=display_path(path))
+    return decode_document(data, name=display_path(path), encoding=encoding)
 
 
 def is_reference(path: Path) -> bool:
@@ -187,9 +189,11 @@ def document_paths(directory: Path) -> list[Path]:
     return sorted(p for p in directory.glob("*.txt") if not is_reference(p))
 
 
-def read_sources(inputs: Sequence[str], *, max_bytes: int = MAX_BYTES) -> list[Source]:
+def read_sources(
+    inputs: Sequence[str], *, max_bytes: int = MAX_BYTES, encoding: str | None = None
+) -> list[Source]:
     """Read every document named by `inputs` (files, directories, or ``-`` for stdin), each at
-    most `max_bytes` long.
+    most `max_bytes` long, decoded as `mtsum.textprep.decode_document` does with `encoding`.
 
     Raises:
         InputError: A path is missing, a directory holds no documents or an entry that is not a
@@ -207,7 +211,8 @@ def read_sources(inputs: Sequence[str], *, max_bytes: int = MAX_BYTES) -> list[S
                     f"stdin: over the limit of {max_bytes:,} bytes; split the document or raise "
                     "--max-bytes"
                 )
-            sources.append(Source("stdin", "-", decode_document(data, name="stdin")))
+            text = decode_document(data, name="stdin", encoding=encoding)
+            sources.append(Source("stdin", "-", text))
             continue
         path = Path(item)
         if path.is_dir():
@@ -221,7 +226,11 @@ def read_sources(inputs: Sequence[str], *, max_bytes: int = MAX_BYTES) -> list[S
         else:
             found = [path]
         sources.extend(
-            Source(document_id(p.name), display_path(p), read_document(p, max_bytes=max_bytes))
+            Source(
+                document_id(p.name),
+                display_path(p),
+                read_document(p, max_bytes=max_bytes, encoding=encoding),
+            )
             for p in found
         )
     ids = [s.id for s in sources]

@@ -47,6 +47,7 @@ to split a line grows with its length, never with its square.
 
 from __future__ import annotations
 
+import codecs
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -57,6 +58,7 @@ from mtsum.errors import InputError
 __all__ = [
     "Segment",
     "arabic_share",
+    "check_encoding",
     "decode_document",
     "normalize",
     "paragraphs",
@@ -128,27 +130,42 @@ _SPEECH_VERB_WORDS = (
 _SPEECH_VERBS = frozenset(_SPEECH_VERB_WORDS.split())
 
 
-def decode_document(data: bytes, *, name: str) -> str:
-    """Decode a document's bytes: UTF-8 (BOM stripped), or UTF-16 when it starts with a BOM.
+# High bytes of UTF-16 code units in Arabic and Latin text: ASCII, Latin-1, the Arabic block,
+# general punctuation (U+20xx) and the Arabic presentation forms (U+FBxx-U+FExx).
+_UTF16_HIGH_BYTES = frozenset({0x00, 0x06, 0x20, 0xFB, 0xFC, 0xFD, 0xFE})
+
+
+def decode_document(data: bytes, *, name: str, encoding: str | None = None) -> str:
+    """Decode a document's bytes: UTF-8 (BOM stripped), or UTF-16 when it starts with a BOM, or
+    the codec `encoding` names.
+
+    Bytes that are neither get an error that says what they look like and how to convert them:
+    UTF-16 without a BOM (every other byte NUL) and Windows-1256, the legacy Arabic code page.
 
     Args:
         data: the raw bytes of the document.
         name: how to call the document in error messages (a file name, ``<stdin>``).
+        encoding: any Python codec (``cp1256``, ``utf-16-le``, ``iso-8859-6`` ...) to decode with
+            instead of guessing between UTF-8 and UTF-16.
 
     Returns:
         The decoded text, not normalized.
 
     Raises:
-        InputError: the document is empty, binary (NUL bytes), not valid UTF-8 / UTF-16, or has
-            nothing but whitespace and invisible characters.
+        InputError: the document is empty, binary (NUL bytes), not valid in its encoding, has
+            nothing but whitespace and invisible characters, or `encoding` is no codec.
 
     Example:
         >>> decode_document("\ufeffمرحبا".encode(), name="a.txt")
         'مرحبا'
+        >>> decode_document("مرحبا".encode("cp1256"), name="a.txt", encoding="cp1256")
+        'مرحبا'
     """
     if not data:
         raise InputError(f"{name}: the file is empty; pass a document with text")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if encoding is not None:
+        text = _decode_as(data, name, encoding)
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             text = data.decode("utf-16")  # the BOM picks the byte order and is dropped
         except UnicodeDecodeError as err:
@@ -156,6 +173,13 @@ def decode_document(data: bytes, *, name: str) -> str:
                 f"{name}: not valid UTF-16 at byte {err.start} (save it as UTF-8)"
             ) from None
     else:
+        looks = _utf16_without_bom(data)
+        if looks is not None:
+            iconv = looks.upper().replace("-LE", "LE").replace("-BE", "BE")
+            raise InputError(
+                f"{name}: looks like {iconv} without a byte order mark; pass --encoding {looks}, "
+                f"or convert it: iconv -f {iconv} -t UTF-8"
+            )
         nul = data.find(b"\x00")
         if nul >= 0:
             raise InputError(f"{name}: binary data (NUL byte at byte {nul}); pass a text file")
@@ -163,14 +187,73 @@ def decode_document(data: bytes, *, name: str) -> str:
         try:
             text = data[skip:].decode("utf-8")
         except UnicodeDecodeError as err:
+            where = err.start + skip
+            if _looks_like_cp1256(data):
+                raise InputError(
+                    f"{name}: not valid UTF-8 at byte {where}; it looks like Windows-1256 (legacy "
+                    "Arabic): pass --encoding cp1256, or convert it: iconv -f CP1256 -t UTF-8"
+                ) from None
             raise InputError(
-                f"{name}: not valid UTF-8 at byte {err.start + skip} (save it as UTF-8)"
+                f"{name}: not valid UTF-8 at byte {where} (save it as UTF-8, or pass --encoding "
+                "NAME)"
             ) from None
     if "\x00" in text:
         raise InputError(f"{name}: binary data (NUL character); pass a text file")
     if not normalize(text).strip():
         raise InputError(f"{name}: has only whitespace or invisible characters; pass some text")
     return text
+
+
+def check_encoding(encoding: str) -> None:
+    """Raise `InputError` unless `encoding` names a text codec Python knows.
+
+    Example:
+        >>> check_encoding("cp1256")
+    """
+    try:
+        info = codecs.lookup(encoding)
+    except LookupError:
+        raise InputError(
+            f"encoding {encoding!r} is not a codec Python knows (e.g. cp1256, utf-16-le)"
+        ) from None
+    if not getattr(info, "_is_text_encoding", True):
+        raise InputError(f"encoding {encoding!r} does not decode bytes to text (e.g. cp1256)")
+
+
+def _decode_as(data: bytes, name: str, encoding: str) -> str:
+    check_encoding(encoding)
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as err:
+        raise InputError(f"{name}: not valid {encoding} at byte {err.start}") from None
+    return text.removeprefix("\ufeff")
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """``utf-16-le`` or ``utf-16-be`` when the bytes read as UTF-16 text with no BOM: every
+    other byte is the high byte of a code point, and in Arabic or Latin text nearly all of those
+    are 0x00 (ASCII: spaces, digits, punctuation) or 0x06 (the Arabic block)."""
+    sample = data[:4096]
+    if len(sample) < 8 or len(sample) % 2:
+        return None
+    for high, codec in ((sample[1::2], "utf-16-le"), (sample[0::2], "utf-16-be")):
+        usual = sum(b in _UTF16_HIGH_BYTES for b in high)
+        if high.count(0) >= 0.1 * len(high) and usual >= 0.9 * len(high):
+            try:
+                data.decode(codec)
+            except UnicodeDecodeError:
+                continue
+            return codec
+    return None
+
+
+def _looks_like_cp1256(data: bytes) -> bool:
+    """Whether bytes that are not UTF-8 read as mostly Arabic in Windows-1256."""
+    try:
+        text = data[:65536].decode("cp1256")
+    except UnicodeDecodeError:
+        return False
+    return arabic_share(text) >= 0.5
 
 
 def normalize(text: str) -> str:

@@ -55,6 +55,11 @@ CASES = {
         4,
         "--device cuda, but PyTorch sees no CUDA device here",
     ),
+    "Windows-1256 named": Case(("translate", "legacy.txt"), 3, "looks like Windows-1256"),
+    "--encoding cp1256": Case(("translate", "legacy.txt", "--encoding", "cp1256"), 0, ""),
+    "--encoding no codec": Case(
+        ("batch", "docs", "--out", "out", "--encoding", "nope"), 3, "'nope' is not a codec"
+    ),
     "batch: hostile names": Case(("batch", "hostile", "--out", "out"), 0, ""),
     "batch: --out under a file": Case(
         ("batch", "docs", "--out", "plain/out"), 3, "cannot be used as the output folder"
@@ -74,6 +79,8 @@ def scratch(tmp_path: Path) -> Path:
     shutil.copy(SEED, cwd / "docs" / "two.txt")
     (cwd / "s.txt").write_text(SUMMARY, encoding="utf-8")
     (cwd / "plain").write_text("a file, not a folder\n", encoding="utf-8")
+    legacy = "قال الوزير إن المحادثات كانت مثمرة.\nوأضاف أنه سيعود غداً.\n"
+    (cwd / "legacy.txt").write_bytes(legacy.encode("cp1256"))
     short = "قصير. نص قصير للاختبار.\n"
     for name in ("...txt", "..txt", ".mtsum-state.sqlite3.txt", ".mtsum.lock.txt"):
         (cwd / "hostile" / name).write_text(short, encoding="utf-8")

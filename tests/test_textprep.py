@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import re
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -467,7 +468,10 @@ def test_offsets_point_into_normalized_text() -> None:
         (b"\xef\xbb\xbf", "only whitespace"),  # a UTF-8 BOM and nothing else
         (b"abc\x00def", "NUL byte at byte 3"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "NUL byte at byte 8"),
-        (b"abc" + "مرحبا".encode() + b"\xff tail", "not valid UTF-8 at byte 13 (save it as UTF-8)"),
+        (
+            b"abc" + "مرحبا".encode() + b"\xff tail",
+            "not valid UTF-8 at byte 13 (save it as UTF-8, or pass --encoding NAME)",
+        ),
         (b"\xef\xbb\xbfab\xc3(", "not valid UTF-8 at byte 5"),  # the offset counts the BOM
         ("café".encode("latin-1"), "not valid UTF-8 at byte 3"),
         ("\ufeffنص".encode("utf-16-le") + b"x", "not valid UTF-16 at byte 6"),  # odd length
@@ -576,3 +580,39 @@ def test_segments_serialize_to_json() -> None:
         "start": 0,
         "end": 3,
     }
+
+
+# --- encodings other than UTF-8 -----------------------------------------------------------------
+
+LEGACY = "قال الوزير إن المحادثات كانت مثمرة.\nوأضاف: نعم، سنلتقي غداً في 10:30."
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (LEGACY.encode("utf-16-le"), "looks like UTF-16LE without a byte order mark; pass"),
+        (LEGACY.encode("utf-16-be"), "--encoding utf-16-be, or convert it: iconv -f UTF-16BE"),
+        ("Plain English text.".encode("utf-16-le"), "looks like UTF-16LE without a byte"),
+        (LEGACY.encode("cp1256"), "it looks like Windows-1256 (legacy Arabic): pass --encoding"),
+        (b"abc \xff\xfe def", "not valid UTF-8 at byte 4 (save it as UTF-8, or pass --encoding"),
+    ],
+)
+def test_legacy_encodings_are_named_with_the_fix(data: bytes, message: str) -> None:
+    with pytest.raises(InputError, match=re.escape(message)):
+        decode_document(data, name="f.txt")
+
+
+@pytest.mark.parametrize("codec", ["cp1256", "utf-16-le", "utf-16", "utf-8-sig", "utf-32"])
+def test_encoding_option_decodes_any_codec(codec: str) -> None:
+    assert decode_document(LEGACY.encode(codec), name="f.txt", encoding=codec) == LEGACY
+
+
+@pytest.mark.parametrize(
+    ("codec", "message"),
+    [("nope", "is not a codec Python knows"), ("rot13", "does not decode bytes to text")],
+)
+def test_encoding_option_refuses_what_is_no_text_codec(codec: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        decode_document(b"abc", name="f.txt", encoding=codec)
+    with pytest.raises(InputError, match=re.escape("f.txt: not valid ascii at byte 1")):
+        decode_document(b"a\xffc", name="f.txt", encoding="ascii")
