@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from mtsum._version import __version__
 from mtsum.align import Aligner, Alignment, Check, LexicalAligner, SentenceSupport
+from mtsum.arabic import arabic_share
 from mtsum.batch import BatchSettings, lazy_summarizer, lazy_translator, run_batch
 from mtsum.errors import BusyError, InputError, ModelError, MtsumError
 from mtsum.models import (
@@ -45,7 +46,7 @@ from mtsum.score import (
 )
 from mtsum.sources import Source, read_document, read_sources
 from mtsum.summarize import SummarizeOptions, Summary
-from mtsum.textprep import Segment, arabic_share, normalize, segment
+from mtsum.textprep import Segment, normalize, segment
 from mtsum.translate import (
     DocumentTranslation,
     TranslatedSegment,

@@ -38,6 +38,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from mtsum.arabic import DIGITS
+
 __all__ = ["Quantity", "extract_quantities", "missing_quantities", "normalize_digits"]
 
 
@@ -62,9 +64,7 @@ class Quantity:
 
 # Length-preserving, so offsets in the normalized text are offsets in the original.
 _DIGITS = str.maketrans(
-    {chr(0x0660 + d): str(d) for d in range(10)}  # Arabic-Indic ٠-٩
-    | {chr(0x06F0 + d): str(d) for d in range(10)}  # Eastern Arabic-Indic (Persian) ۰-۹
-    | {"\u066b": ".", "\u066c": ",", "\u066a": "%"}  # Arabic decimal, thousands, percent signs
+    DIGITS | {"\u066b": ".", "\u066c": ",", "\u066a": "%"}  # Arabic decimal, thousands, percent
 )
 
 _MONTHS_EN = {

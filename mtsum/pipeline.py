@@ -7,17 +7,17 @@ paired by index, so an alignment to English paragraph i is also one to Arabic pa
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from mtsum._version import __version__
 from mtsum.align import DEFAULT_THRESHOLD, Aligner, Check, LexicalAligner, check_summary
+from mtsum.arabic import detect_language, text_arabic_share
 from mtsum.errors import InputError
 from mtsum.models import Seq2Seq, load_translator
 from mtsum.summarize import SummarizeOptions, Summary
 from mtsum.summarize import summarize as summarize_stage
-from mtsum.textprep import arabic_share, paragraphs, segment, split_sentences
+from mtsum.textprep import paragraphs, segment, split_sentences
 from mtsum.translate import DocumentTranslation, TranslateOptions, translate
 
 __all__ = [
@@ -26,15 +26,11 @@ __all__ = [
     "Source",
     "check",
     "check_document",
-    "detect_language",
     "language_warnings",
     "prepare",
     "summarize_texts",
     "summary_sentences",
-    "text_arabic_share",
 ]
-
-LANGUAGES = ("auto", "ar", "en")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,30 +55,8 @@ class DocumentSummary:
     signature: str
 
 
-# Tags, entities and web addresses are Latin letters that say nothing of the text's language.
-_MARKUP = re.compile(r"<[^<>]*>|&#?\w+;|\b(?:https?://|www\.)\S+")
 # Below this share of Arabic letters a document read as English is not worth a warning.
 ARABIC_WARN_SHARE = 0.1
-
-
-def text_arabic_share(text: str) -> float:
-    """The share of Arabic letters in `text`, tags, entities and URLs left out.
-
-    Example:
-        >>> text_arabic_share('<p class="lead">مرحبا</p>')
-        1.0
-    """
-    return arabic_share(_MARKUP.sub(" ", text))
-
-
-def detect_language(text: str, requested: str = "auto") -> str:
-    """``ar`` or ``en``: the requested language, or the majority script of the letters (markup
-    left out, see `text_arabic_share`)."""
-    if requested not in LANGUAGES:
-        raise InputError(f"source language {requested!r} is not one of {', '.join(LANGUAGES)}")
-    if requested != "auto":
-        return requested
-    return "ar" if text_arabic_share(text) >= 0.5 else "en"
 
 
 def language_warnings(text: str, lang: str) -> tuple[str, ...]:

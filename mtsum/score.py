@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mtsum._version import __version__
+from mtsum.arabic import DIGITS, LANGUAGES, LETTERS, detect_language
 from mtsum.errors import InputError
 
 __all__ = [
@@ -44,19 +45,12 @@ __all__ = [
 ]
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
-_LANGS = ("auto", "ar", "en")
 _TOKENIZER_NAMES = {"ar": "ar-norm", "en": "en-porter"}
 
-_ARABIC_LETTER = "\u0621-\u063a\u0641-\u064a\u0671-\u06d3"  # tatweel (U+0640) excluded
-_ARABIC_LETTER_RE = re.compile(f"[{_ARABIC_LETTER}]")
-_LATIN_LETTER_RE = re.compile("[A-Za-z]")
 _DIACRITICS_RE = re.compile("[\u064b-\u0652\u0670\u0640]")  # harakat, dagger alef, tatweel
-_NOT_TOKEN_RE = re.compile(f"[^a-z0-9{_ARABIC_LETTER}]+")
-_ARABIC_FOLD = str.maketrans(
-    {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي"}
-    | {chr(0x0660 + d): str(d) for d in range(10)}  # Arabic-Indic digits
-    | {chr(0x06F0 + d): str(d) for d in range(10)}  # Eastern Arabic-Indic (Persian) digits
-)
+# Tatweel is dropped with the diacritics before this splits tokens.
+_NOT_TOKEN_RE = re.compile(f"[^a-z0-9{LETTERS}]+")
+_ARABIC_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي"} | DIGITS)
 
 
 @dataclass(frozen=True)
@@ -160,13 +154,6 @@ def join_sentences(sentences: Sequence[str]) -> str:
     return "\n".join(" ".join(s.split()) for s in sentences)
 
 
-def _detect_lang(references: Sequence[str]) -> str:
-    text = "".join(references)
-    arabic = len(_ARABIC_LETTER_RE.findall(text))
-    latin = len(_LATIN_LETTER_RE.findall(text))
-    return "ar" if arabic > latin else "en"
-
-
 def rouge_many(
     hypotheses: Sequence[str], references: Sequence[Sequence[str]], *, lang: str = "auto"
 ) -> list[RougeResult]:
@@ -186,8 +173,8 @@ def rouge_many(
         InputError: ``lang`` is unknown, the two lists differ in length, a document has no
             references, or a string is passed where a list is expected.
     """
-    if lang not in _LANGS:
-        raise InputError(f"lang={lang!r} is unknown; use one of {', '.join(_LANGS)}")
+    if lang not in LANGUAGES:
+        raise InputError(f"lang={lang!r} is unknown; use one of {', '.join(LANGUAGES)}")
     if isinstance(hypotheses, str):
         raise InputError("hypotheses is a str; pass a list with one summary per document")
     if len(hypotheses) != len(references):
@@ -202,7 +189,7 @@ def rouge_many(
     for i, (hypothesis, refs) in enumerate(zip(hypotheses, references, strict=True)):
         if isinstance(refs, str) or len(refs) == 0:
             raise InputError(f"document {i} has references={refs!r}; pass a non-empty list")
-        doc_lang = _detect_lang(refs) if lang == "auto" else lang
+        doc_lang = detect_language("\n".join(refs), lang)
         if doc_lang not in scorers:
             tokenizer = _ArabicTokenizer() if doc_lang == "ar" else None
             scorers[doc_lang] = rouge_scorer.RougeScorer(

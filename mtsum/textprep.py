@@ -53,11 +53,11 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from mtsum.arabic import LETTERS, arabic_share
 from mtsum.errors import InputError
 
 __all__ = [
     "Segment",
-    "arabic_share",
     "check_encoding",
     "decode_document",
     "normalize",
@@ -86,7 +86,7 @@ _TABLE: dict[int, str | None] = {
     **{0x00A0: " ", 0x202F: " ", 0x2028: "\n", 0x2029: "\n"},
 }
 
-_ARABIC = "\u0621-\u064a\u0671-\u06d3\u06fa-\u06ff\ufb50-\ufdff\ufe70-\ufefc"
+_ARABIC = LETTERS
 _ARABIC_LETTER = re.compile(f"[{_ARABIC}]")
 _ARABIC_WORD = re.compile(f"[{_ARABIC}]+")
 # A run of terminators: a sentence end, a pause (.., …), or part of a number or an abbreviation.
@@ -311,19 +311,6 @@ def paragraphs(segments: Sequence[Segment]) -> list[str]:
             joined.append([])
         joined[seg.paragraph].append(seg.text)
     return [" ".join(texts) for texts in joined]
-
-
-def arabic_share(text: str) -> float:
-    """Return the share of letters in ``text`` that are Arabic letters (0.0 when no letters).
-
-    Example:
-        >>> arabic_share("abc دون")
-        0.5
-    """
-    letters = [ch for ch in text if ch.isalpha()]
-    if not letters:
-        return 0.0
-    return sum(1 for ch in letters if _ARABIC_LETTER.match(ch)) / len(letters)
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:

@@ -141,7 +141,7 @@ ARABIC_LEAD = "أعلنت الحكومة خطة جديدة للطاقة يوم �
     ],
 )
 def test_markup_does_not_decide_the_language(text: str, lang: str) -> None:
-    from mtsum.pipeline import detect_language
+    from mtsum.arabic import detect_language
 
     assert detect_language(text) == lang
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from mtsum.arabic import arabic_share
 from mtsum.errors import InputError
 from mtsum.sources import read_document
 from mtsum.textprep import (
     Segment,
-    arabic_share,
     decode_document,
     normalize,
     paragraphs,
