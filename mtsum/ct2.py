@@ -26,7 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from mtsum.errors import InputError, ModelError
-from mtsum.models import GenerateOptions, ModelInfo, ResolvedModel, read_json_object
+from mtsum.models import (
+    GenerateOptions,
+    ModelInfo,
+    ResolvedModel,
+    read_json_object,
+    within_positions,
+)
 from mtsum.tokens import TokenizerSpec, Tokens
 from mtsum.tokens import describe as describe_tokenizer
 from mtsum.tokens import load as load_tokenizer
@@ -104,6 +110,7 @@ class CT2Seq2Seq:
         if min(max_new_tokens) < 1:
             raise InputError(f"length bounds must be at least 1, got {min(max_new_tokens)}")
         source = self.tokenizer.encode([self.info.prefix + t for t in texts])
+        max_new_tokens = within_positions(self.info, [len(s) for s in source], max_new_tokens)
         longest = max(max_new_tokens)
         try:
             results = self._translate(
@@ -288,7 +295,7 @@ def _runtime(source: Path, converted: Path, *, files: Path) -> dict[str, Any]:
     """
     from transformers import AutoConfig, GenerationConfig
 
-    from mtsum.hf import input_limit, load_hf_tokenizer, model_defaults, task_prefix
+    from mtsum.hf import input_limit, load_hf_tokenizer, model_defaults, output_limit, task_prefix
 
     config = AutoConfig.from_pretrained(source, trust_remote_code=False)
     tokenizer = load_hf_tokenizer(source)
@@ -298,6 +305,7 @@ def _runtime(source: Path, converted: Path, *, files: Path) -> dict[str, Any]:
     return {
         "tokenizer": spec.to_json(),
         "max_input_tokens": input_limit(config, tokenizer),
+        "max_output_tokens": output_limit(config),
         "tasks": {
             task: {
                 "prefix": task_prefix(config, task),
@@ -455,6 +463,7 @@ def load_ct2(
         compute_type=compute_type,
         max_input_tokens=int(runtime["max_input_tokens"]),
         prefix=str(settings["prefix"]),
+        max_output_tokens=_output_limit(runtime, resolved),
     )
     return CT2Seq2Seq(
         translator,
@@ -465,6 +474,20 @@ def load_ct2(
         suppress=runtime["suppress"],
         workers=inter,
     )
+
+
+def _output_limit(runtime: dict[str, Any], resolved: ResolvedModel) -> int | None:
+    """The runtime record's output limit; a record from an older mtsum lacks it, and then the
+    checkpoint's config.json says (read as JSON: no transformers import)."""
+    if "max_output_tokens" in runtime:
+        found = runtime["max_output_tokens"]
+        return None if found is None else int(found)
+    from types import SimpleNamespace
+
+    from mtsum.hf import output_limit
+
+    config = read_json_object(resolved.path / "config.json")
+    return output_limit(SimpleNamespace(**config))
 
 
 def _trim_heap() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mtsum.errors import ModelError
-from mtsum.models import GenerateOptions, ModelInfo, ResolvedModel
+from mtsum.models import GenerateOptions, ModelInfo, ResolvedModel, within_positions
 
 __all__ = [
     "HFSeq2Seq",
@@ -23,6 +23,7 @@ __all__ = [
     "load_hf",
     "load_hf_tokenizer",
     "model_defaults",
+    "output_limit",
     "sacremoses_notice_hidden",
     "task_prefix",
 ]
@@ -63,6 +64,8 @@ class HFSeq2Seq:
         batch = self.tokenizer(
             [self.info.prefix + t for t in texts], return_tensors="pt", padding=True
         ).to(self.model.device)
+        lengths = batch["attention_mask"].sum(dim=1).tolist()
+        max_new_tokens = within_positions(self.info, lengths, max_new_tokens)
         with torch.inference_mode():
             out = self.model.generate(
                 **batch, **generate_kwargs(options, max_new_tokens=max(max_new_tokens))
@@ -97,7 +100,8 @@ def generate_kwargs(options: GenerateOptions, *, max_new_tokens: int) -> dict[st
         "num_beams": options.num_beams,
         "no_repeat_ngram_size": options.no_repeat_ngram_size,
         "repetition_penalty": options.repetition_penalty,
-        "min_new_tokens": options.min_new_tokens,
+        # As CTranslate2's backend does: a minimum never passes the bound.
+        "min_new_tokens": min(options.min_new_tokens, max_new_tokens),
         "max_new_tokens": max_new_tokens,
         "do_sample": False,
         **beam,
@@ -130,6 +134,22 @@ def input_limit(config: Any, tokenizer: Any) -> int:
     ``model_max_length`` (which transformers sets to a huge number when it is unknown)."""
     limits = [getattr(config, "max_position_embeddings", None), tokenizer.model_max_length]
     return min(int(v) for v in limits if v is not None and 0 < int(v) < 1_000_000)
+
+
+def output_limit(config: Any) -> int | None:
+    """The longest output in tokens: the decoder's positions less one for its start token (None
+    when the config names no positions, as for T5's relative ones).
+
+    Transformers fails with ``IndexError`` and CTranslate2 with "No position encodings are
+    defined" one token past the positions; the start token's slot is left as a margin.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> output_limit(SimpleNamespace(max_position_embeddings=1024))
+        1023
+    """
+    positions = getattr(config, "max_position_embeddings", None)
+    return int(positions) - 1 if positions is not None and int(positions) > 1 else None
 
 
 def task_prefix(config: Any, task: str) -> str:
@@ -200,6 +220,7 @@ def load_hf(resolved: ResolvedModel, *, task: str, device: str, threads: int | N
         compute_type=str(model.dtype).removeprefix("torch."),
         max_input_tokens=input_limit(config, tokenizer),
         prefix=task_prefix(config, task),
+        max_output_tokens=output_limit(config),
     )
     defaults = model_defaults(config, model.generation_config, task=task)
     return HFSeq2Seq(model, tokenizer, info=info, defaults=defaults)
