@@ -2,9 +2,10 @@
 
 Nothing is truncated. A document longer than the model's input limit (in the model's own tokens,
 less a margin) is cut into chunks at paragraph boundaries, at sentence boundaries inside a paragraph
-that alone is too long, and at word boundaries only inside a sentence that alone is too long. Each
-chunk is summarized; the chunk summaries, each taken as a paragraph, are chunked and summarized
-again until one input holds them all::
+that alone is too long, and only inside a sentence that alone is too long at clause punctuation,
+words, then characters (`mtsum.pieces`, which translation uses too). Each chunk is summarized; the
+chunk summaries, each taken as a paragraph, are chunked and summarized again until one input holds
+them all::
 
     round 1   paragraphs of the document ──chunk──▶ c0 c1 c2 ──generate──▶ s0 s1 s2
     round 2   s0 s1 s2 as paragraphs     ──chunk──▶ c0       ──generate──▶ the summary
@@ -16,13 +17,13 @@ paragraph and sentence index, with character offsets), their token counts and th
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from mtsum._version import __version__
 from mtsum.errors import InputError, ModelError
 from mtsum.models import GenerateOptions, Seq2Seq
+from mtsum.pieces import pack, split_to_fit
 from mtsum.textprep import split_sentences
 
 __all__ = [
@@ -44,10 +45,6 @@ __all__ = [
 TOKENS_PER_WORD = 1.4
 # (min words, max words); "medium" is about distilbart-cnn's own 56-142 tokens.
 PRESETS: dict[str, tuple[int, int]] = {"short": (20, 50), "medium": (40, 100), "long": (80, 200)}
-# The re-measured join of two pieces can exceed the sum of their costs by a token or two (a word
-# that opens a piece is tokenized without its leading space when measured alone).
-_JOIN_SLACK = 2
-_WORD = re.compile(r"\S+")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,7 +114,7 @@ class SummarizeOptions:
 
 @dataclass(frozen=True, kw_only=True)
 class Span:
-    """A sentence of one round's input, or a window of its words when it alone is too long.
+    """A sentence of one round's input, or a piece of it when it alone is too long.
 
     ``paragraph`` indexes the round's input paragraphs: the document's paragraphs in round 1, the
     previous round's chunks after that. ``start``/``end`` are character offsets into it.
@@ -127,7 +124,7 @@ class Span:
     sentence: int
     start: int
     end: int
-    cut: bool = False  # the sentence was cut at words, a last resort
+    cut: bool = False  # a piece of a sentence cut inside (see `mtsum.pieces`), a last resort
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -158,7 +155,7 @@ class Chunking:
 
     @property
     def cut_sentences(self) -> int:
-        """How many sentences were cut at words (0 unless a sentence alone exceeds the limit)."""
+        """How many sentences were cut inside (0 unless a sentence alone exceeds the limit)."""
         return len({(r, s.paragraph, s.sentence) for r, s in self._spans() if s.cut})
 
     def _spans(self) -> list[tuple[int, Span]]:
@@ -340,7 +337,8 @@ def _plan(
 
 
 def _chunk(paragraphs: Sequence[str], model: Seq2Seq, limit: int, overhead: int) -> list[_Piece]:
-    """Whole paragraphs where they fit, else their sentences, else word windows; then packed."""
+    """Whole paragraphs where they fit, else their sentences, else pieces of a sentence (see
+    `mtsum.pieces`); then packed."""
     found = [(i, p, split_sentences(p)) for i, p in enumerate(paragraphs)]
     found = [(i, p, spans) for i, p, spans in found if spans]
     texts = [" ".join(_clean(p, s, e) for s, e in spans) for _, p, spans in found]
@@ -359,66 +357,21 @@ def _chunk(paragraphs: Sequence[str], model: Seq2Seq, limit: int, overhead: int)
             if n <= limit:
                 pieces.append(_Piece(sentence, n, (Span(paragraph=i, sentence=k, start=s, end=e),)))
             else:
-                pieces.extend(_word_windows(p, i, k, s, e, model, limit, overhead))
+                pieces.extend(_windows(p, i, k, s, e, model, limit))
     return [_merge(group, tokens) for group, tokens in _pack(pieces, model, limit, overhead)]
 
 
-def _word_windows(
-    paragraph: str,
-    index: int,
-    sentence: int,
-    start: int,
-    end: int,
-    model: Seq2Seq,
-    limit: int,
-    overhead: int,
+def _windows(
+    paragraph: str, index: int, sentence: int, start: int, end: int, model: Seq2Seq, limit: int
 ) -> list[_Piece]:
-    """Cut one over-long sentence into windows of whole words, each within the limit."""
-    # finditer with a start position still reports offsets into the whole paragraph.
-    words = [(m.start(), m.end()) for m in _WORD.finditer(paragraph, start, end)]
-    texts = [paragraph[a:b] for a, b in words]
-    pieces = []
-    for (a, b), text, tokens in zip(words, texts, _count(model, texts), strict=True):
-        if tokens > limit:
-            pieces.extend(_char_windows(text, a, index, sentence, model, limit))
-            continue
-        span = Span(paragraph=index, sentence=sentence, start=a, end=b, cut=True)
-        pieces.append(_Piece(text, tokens, (span,)))
-    windows = []
-    for group, tokens in _pack(pieces, model, limit, overhead):
-        first, last = group[0].spans[0], group[-1].spans[-1]
-        span = replace(first, end=last.end)
-        windows.append(_Piece(_join(group), tokens, (span,)))
-    return windows
-
-
-def _char_windows(
-    word: str, offset: int, index: int, sentence: int, model: Seq2Seq, limit: int
-) -> list[_Piece]:
-    """The last resort, for a "word" longer than a chunk (a URL, a run of symbols): cut at
-    characters, halving the window until every piece fits. Nothing is dropped."""
-    size = max(1, len(word) // 2)
-    while True:
-        parts = [word[i : i + size] for i in range(0, len(word), size)]
-        counts = model.count_tokens(parts)
-        if max(counts) <= limit or size == 1:
-            break
-        size = max(1, size // 2)
+    """Cut one over-long sentence into pieces within the limit (see `mtsum.pieces`)."""
     return [
         _Piece(
-            part,
-            tokens,
-            (
-                Span(
-                    paragraph=index,
-                    sentence=sentence,
-                    start=offset + k * size,
-                    end=offset + k * size + len(part),
-                    cut=True,
-                ),
-            ),
+            p.text,
+            p.tokens,
+            (Span(paragraph=index, sentence=sentence, start=p.start, end=p.end, cut=True),),
         )
-        for k, (part, tokens) in enumerate(zip(parts, counts, strict=True))
+        for p in split_to_fit(paragraph, model.count_tokens, limit, start=start, end=end)
     ]
 
 
@@ -426,17 +379,12 @@ def _pack(
     pieces: Sequence[_Piece], model: Seq2Seq, limit: int, overhead: int
 ) -> list[tuple[list[_Piece], int]]:
     """Greedily group consecutive pieces while the re-measured join stays within the limit."""
-    groups: list[tuple[list[_Piece], int]] = []
-    for piece in pieces:
-        if groups:
-            members, tokens = groups[-1]
-            if tokens + piece.tokens - overhead <= limit + _JOIN_SLACK:
-                (measured,) = model.count_tokens([_join([*members, piece])])
-                if measured <= limit:
-                    groups[-1] = ([*members, piece], measured)
-                    continue
-        groups.append(([piece], piece.tokens))
-    return groups
+
+    def measure(i: int, j: int) -> int:
+        return model.count_tokens([_join(pieces[i:j])])[0]
+
+    groups = pack([p.tokens for p in pieces], measure, limit, overhead)
+    return [(list(pieces[i:j]), tokens) for i, j, tokens in groups]
 
 
 def _merge(group: list[_Piece], tokens: int) -> _Piece:

@@ -1,7 +1,9 @@
 """Translate segmented documents: length-sorted token-budget batches, splitting, flags.
 
 Nothing is cut: a segment above the safety limit (in the model's own tokens) is split at clause
-punctuation, then at word windows, and every piece is translated and joined back.
+punctuation, then between words, then between characters inside a "word" longer than the limit
+(see `mtsum.pieces`), and every piece is translated and joined back. Output bounds never pass
+what the model's decoder can position (`mtsum.models.within_positions`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, replace
 from mtsum._version import __version__
 from mtsum.errors import InputError
 from mtsum.models import GenerateOptions, Seq2Seq
+from mtsum.pieces import split_to_fit
 from mtsum.textprep import Segment, arabic_share, segment
 
 __all__ = [
@@ -27,7 +30,6 @@ __all__ = [
 
 _ARABIC_LETTER = re.compile(r"[\u0621-\u064A\u0671-\u06D3\u06FA-\u06FF]")
 _LETTER = re.compile(r"[^\W\d_]")
-_CLAUSE_END = re.compile(r"(?<=[،,:;؛])\s+")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -208,43 +210,12 @@ def _document_warnings(segments: Sequence[Segment]) -> tuple[str, ...]:
 
 
 def _split(text: str, model: Seq2Seq, limit: int) -> list[tuple[str, int]]:
-    """Pieces of `text` each within `limit` tokens: clause punctuation first, then word windows."""
+    """Pieces of `text` each within `limit` tokens (see `mtsum.pieces`): the text itself when it
+    fits, else cut at clause punctuation, then words, then characters."""
     (tokens,) = model.count_tokens([text])
     if tokens <= limit:
         return [(text, tokens)]
-    clauses = [c for c in _CLAUSE_END.split(text) if c]
-    if len(clauses) == 1:
-        return _word_windows(text, model, limit)
-    pieces: list[tuple[str, int]] = []
-    for clause in clauses:
-        pieces.extend(_split(clause, model, limit))
-    return _pack(pieces, model, limit)
-
-
-def _word_windows(text: str, model: Seq2Seq, limit: int) -> list[tuple[str, int]]:
-    words = text.split()
-    if len(words) == 1:
-        # A single word longer than the limit: translate it alone rather than cut it.
-        return [(text, model.count_tokens([text])[0])]
-    (overhead,) = model.count_tokens([""])
-    costs = [max(1, n - overhead) for n in model.count_tokens(words)]
-    return _pack([(w, c + overhead) for w, c in zip(words, costs, strict=True)], model, limit)
-
-
-def _pack(parts: list[tuple[str, int]], model: Seq2Seq, limit: int) -> list[tuple[str, int]]:
-    """Greedily join consecutive parts while the re-measured join stays within the limit."""
-    packed: list[tuple[str, int]] = []
-    for text, tokens in parts:
-        if packed:
-            joined = f"{packed[-1][0]} {text}"
-            estimate = packed[-1][1] + tokens
-            if estimate <= limit + 2:
-                (measured,) = model.count_tokens([joined])
-                if measured <= limit:
-                    packed[-1] = (joined, measured)
-                    continue
-        packed.append((text, tokens))
-    return packed
+    return [(p.text, p.tokens) for p in split_to_fit(text, model.count_tokens, limit)]
 
 
 def _bound(tokens: int, options: TranslateOptions) -> int:
