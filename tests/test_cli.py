@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -21,7 +22,8 @@ def test_help_lists_commands_and_imports_no_model_library() -> None:
     code = (
         "import sys\n"
         "from mtsum.cli import app\n"
-        "for args in (['--help'], ['models', '--help'], ['summarize', '--help']):\n"
+        "for args in (['--help'], ['models', '--help'], ['summarize', '--help'],\n"
+        "             ['batch', '--help'], ['models', 'list', '--help']):\n"
         "    try:\n"
         "        app(args)\n"
         "    except SystemExit:\n"
@@ -33,6 +35,40 @@ def test_help_lists_commands_and_imports_no_model_library() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
     assert "translate" in result.output
+
+
+def _flat(text: str) -> str:
+    """Help or an error box as one line: Rich's frames and line breaks dropped."""
+    return re.sub(r"[\s│╭╮╰╯─]+", " ", text)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["translate", "x.txt"],
+        ["summarize", "x.txt"],
+        ["check", "x.txt", "--summary", "s.txt"],
+        ["batch", "docs", "--out", "out"],
+        ["models", "pull", "org/model"],
+        ["models", "convert", "model"],
+    ],
+)
+def test_compute_type_is_one_choice_everywhere(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--compute-type", "int4"])
+    assert result.exit_code == 2
+    assert "'int4' is not one of 'int8', 'int8_float32'" in _flat(result.output)
+
+
+def test_compute_type_reaches_the_command(tmp_path: Path) -> None:
+    missing = str(tmp_path / "nope.txt")
+    result = runner.invoke(app, ["translate", missing, "--compute-type", "float32", "-q"])
+    assert result.exit_code == 3 and "nope.txt" in result.stderr
+
+
+def test_batch_cache_dir_help_names_what_it_holds() -> None:
+    result = runner.invoke(app, ["batch", "--help"])
+    assert result.exit_code == 0
+    assert "mtsum cache folder, for converted models and translations" in _flat(result.output)
 
 
 def test_translate_text(marian_dir: Path, tmp_path: Path) -> None:

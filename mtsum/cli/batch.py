@@ -1,6 +1,6 @@
-"""`mtsum batch` and `mtsum score`: thin commands over `mtsum.batch`, registered in `mtsum.cli`.
+"""`mtsum batch` and `mtsum score`: thin commands over `mtsum.batch`, registered by `mtsum.cli`.
 
-Exit codes as in `mtsum.cli`: 0 every document ok (or finished by an earlier run), 1 some
+Exit codes as in `mtsum.cli._app`: 0 every document ok (or finished by an earlier run), 1 some
 documents failed (their rows in OUT_DIR/report.md say why), 3 INPUT_DIR missing or without
 documents, or an unreadable --hyp/--ref file, 4 a model unavailable (nothing is written), 5 another
 batch holds OUT_DIR.
@@ -13,11 +13,15 @@ from typing import Annotated
 
 import typer
 
-from mtsum.cli import (
+from mtsum.cli._app import check_output, command_errors, model_runtime, progress_bar, warn, write
+from mtsum.cli.options import (
+    DEFAULT_MT_MODEL,
+    DEFAULT_SUM_MODEL,
     Backend,
     BackendOpt,
+    BatchCacheDir,
     Beams,
-    ComputeType,
+    ComputeTypeOpt,
     Device,
     DeviceOpt,
     Encoding,
@@ -33,14 +37,9 @@ from mtsum.cli import (
     SumBeams,
     SumModel,
     TextFormat,
+    TextFormatOpt,
     Threads,
     TopK,
-    _check_output,
-    _errors,
-    _progress,
-    _runtime,
-    _warn,
-    _write,
 )
 from mtsum.sources import MAX_BYTES
 
@@ -64,8 +63,8 @@ def batch(
         Path, typer.Option("--out", help="Output folder: one folder per document and a report.")
     ],
     source_lang: SourceLang = Lang.auto,
-    mt_model: MtModel = "Helsinki-NLP/opus-mt-ar-en",
-    sum_model: SumModel = "sshleifer/distilbart-cnn-12-6",
+    mt_model: MtModel = DEFAULT_MT_MODEL,
+    sum_model: SumModel = DEFAULT_SUM_MODEL,
     top_k: TopK = 3,
     length: LengthPreset = None,
     max_words: MaxWords = None,
@@ -75,16 +74,11 @@ def batch(
     sum_beams: SumBeams = None,
     threads: Threads = None,
     backend: BackendOpt = Backend.auto,
-    compute_type: ComputeType = None,
+    compute_type: ComputeTypeOpt = None,
     force: Annotated[
         bool, typer.Option("--force", help="Redo every document, even those already finished.")
     ] = False,
-    cache_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--cache-dir", help="Translation cache folder (default: MTSUM_CACHE_DIR or user cache)."
-        ),
-    ] = None,
+    cache_dir: BatchCacheDir = None,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Do not cache translations.")
     ] = False,
@@ -93,7 +87,7 @@ def batch(
     quiet: Quiet = False,
 ) -> None:
     """Translate, summarize, check and score every document of a folder; resumable."""
-    with _errors(ctx):
+    with command_errors(ctx):
         from mtsum.batch import BatchSettings, lazy_summarizer, lazy_translator, run_batch
         from mtsum.cache import open_cache
         from mtsum.summarize import SummarizeOptions
@@ -112,11 +106,11 @@ def batch(
             max_bytes=max_bytes,
             encoding=encoding,
         )
-        kwargs = _runtime(device, threads, backend, compute_type, cache_dir)
+        kwargs = model_runtime(device, threads, backend, compute_type, cache_dir)
         cache = None if no_cache else open_cache(cache_dir)
         seen = [0, 0]  # documents done, documents in all: for the interrupted message
         try:
-            with _progress(quiet, "batch", unit="doc") as progress:
+            with progress_bar(quiet, "batch", unit="doc") as progress:
 
                 def tell(done: int, total: int) -> None:
                     seen[:] = [done, total]
@@ -144,10 +138,10 @@ def batch(
             if cache is not None:
                 cache.close()
         for warning in report.warnings:
-            _warn(warning, quiet)
+            warn(warning, quiet)
         for row in report.documents:
             for warning in row.warnings:
-                _warn(f"{row.path}: {warning}", quiet)
+                warn(f"{row.path}: {warning}", quiet)
         counts = ", ".join(f"{report.count(s)} {s}" for s in ("ok", "skipped", "failed"))
         summary = f"{len(report.documents)} documents ({counts}); report in {out / 'report.md'}"
         if report.failed:
@@ -166,23 +160,23 @@ def score(
     lang: Annotated[
         Lang, typer.Option("--lang", help="Tokenizer: ar, en, or auto (by the references).")
     ] = Lang.auto,
-    fmt: Annotated[TextFormat, typer.Option("--format", help="text or json.")] = TextFormat.text,
+    fmt: TextFormatOpt = TextFormat.text,
     output: Output = None,
     max_bytes: MaxBytes = MAX_BYTES,
     encoding: Encoding = None,
 ) -> None:
     """ROUGE-1/2/L/Lsum of any summary against one or more references, with a signature."""
-    with _errors(ctx):
+    with command_errors(ctx):
         from mtsum.corpus import score_summary
         from mtsum.render import dumps
         from mtsum.report import score_record, score_text
         from mtsum.sources import read_document
 
-        _check_output(output)
+        check_output(output)
         hypothesis = read_document(hyp, max_bytes=max_bytes, encoding=encoding)
         references = [read_document(r, max_bytes=max_bytes, encoding=encoding) for r in ref]
         result = score_summary(hypothesis, references, lang=lang.value)
         if fmt is TextFormat.json:
-            _write(dumps(score_record(str(hyp), [str(r) for r in ref], result)), output)
+            write(dumps(score_record(str(hyp), [str(r) for r in ref], result)), output)
         else:
-            _write(score_text(result), output)
+            write(score_text(result), output)

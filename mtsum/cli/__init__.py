@@ -1,0 +1,36 @@
+"""The `mtsum` command: a thin shell that parses options, calls the library, writes the result.
+
+The layers, each importing only those above it (``tests/test_imports.py`` checks it):
+
+    options      every option alias and its choices (`mtsum.cli.options`)
+    _app         the Typer app, global options, error mapping, progress, output helpers
+    translate    translate, summarize, check
+    batch        batch, score
+    models       the ``models`` group: pull, convert, list
+    __init__     registers the commands on the app; `main` is the console script
+
+Exit codes and what reaches stderr are documented in `mtsum.cli._app`.
+"""
+
+from __future__ import annotations
+
+from mtsum.cli import batch, models, translate
+from mtsum.cli._app import app
+
+__all__ = ["app", "main"]
+
+app.command("translate")(translate.translate)
+app.command("summarize")(translate.summarize)
+app.command("check")(translate.check)
+app.command("batch")(batch.batch)
+app.command("score")(batch.score)
+
+models.app.command("pull")(models.pull)
+models.app.command("convert")(models.convert)
+models.app.command("list")(models.list_)
+app.add_typer(models.app, name="models")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

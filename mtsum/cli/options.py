@@ -1,0 +1,187 @@
+"""Every option and argument the `mtsum` commands share, as `Annotated` aliases, and their choices.
+
+A command's signature reads ``mt_model: MtModel = DEFAULT_MT_MODEL``: the alias carries the flag
+and its help, the default stays in the signature where Typer shows it. Each idea has one alias
+here, so ``--compute-type`` offers the same choices on every command and a typo in it is a usage
+error (exit 2) everywhere.
+
+This module imports Typer and mtsum's light modules only; the model libraries (torch,
+transformers, ctranslate2) are imported by the loaders, never by ``mtsum --help``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from mtsum.arabic import LANGUAGES
+from mtsum.ct2 import COMPUTE_TYPES
+from mtsum.models import BACKENDS, DEFAULT_MT_MODEL, DEFAULT_SUM_MODEL
+from mtsum.summarize import PRESETS
+
+__all__ = [
+    "DEFAULT_MT_MODEL",
+    "DEFAULT_SUM_MODEL",
+    "Backend",
+    "BackendOpt",
+    "BatchCacheDir",
+    "Beams",
+    "CacheDir",
+    "ComputeType",
+    "ComputeTypeOpt",
+    "ConvertComputeType",
+    "Device",
+    "DeviceOpt",
+    "Encoding",
+    "Inputs",
+    "Lang",
+    "LengthPreset",
+    "MaxBytes",
+    "MaxWords",
+    "MinWords",
+    "ModelsQuiet",
+    "MtModel",
+    "Output",
+    "Preset",
+    "Quiet",
+    "SourceLang",
+    "SumBeams",
+    "SumModel",
+    "SummaryFormat",
+    "SummaryFormatOpt",
+    "TextFormat",
+    "TextFormatOpt",
+    "Threads",
+    "TopK",
+]
+
+
+def _choices(name: str, values: Iterable[str]) -> Any:
+    """A ``str`` Enum of the library's own choices: --help lists them, a typo is exit 2."""
+    return Enum(name, {value: value for value in values}, type=str)
+
+
+# The choices the library validates are taken from it, so the two cannot drift apart.
+Lang = _choices("Lang", LANGUAGES)
+Backend = _choices("Backend", BACKENDS)
+Preset = _choices("Preset", PRESETS)
+ComputeType = _choices("ComputeType", COMPUTE_TYPES)  # CTranslate2's weight types
+
+
+class Device(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+class TextFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class SummaryFormat(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+TextFormatOpt = Annotated[TextFormat, typer.Option("--format", help="text or json.")]
+SummaryFormatOpt = Annotated[
+    SummaryFormat, typer.Option("--format", help="text, json or markdown.")
+]
+Inputs = Annotated[
+    list[str],
+    typer.Argument(help="Files, directories of *.txt, or - for stdin.", show_default=False),
+]
+Output = Annotated[
+    str | None,
+    typer.Option(
+        "-o", "--output", help="Write here instead of stdout (- is stdout).", show_default=False
+    ),
+]
+Encoding = Annotated[
+    str | None,
+    typer.Option(
+        "--encoding",
+        help="Input encoding, any Python codec (cp1256, utf-16-le ...); default UTF-8.",
+        show_default=False,
+    ),
+]
+MaxBytes = Annotated[
+    int,
+    typer.Option("--max-bytes", min=1, help="Refuse any input file larger than this many bytes."),
+]
+Quiet = Annotated[
+    bool,
+    typer.Option("-q", "--quiet", help="Nothing on stderr but errors: no progress, no warnings."),
+]
+# `mtsum models` shows no progress bar, so its -q has only warnings to hide.
+ModelsQuiet = Annotated[
+    bool, typer.Option("-q", "--quiet", help="Nothing on stderr but errors (no warnings).")
+]
+MtModel = Annotated[
+    str, typer.Option("--mt-model", help="Translation model: hub name or local directory.")
+]
+SumModel = Annotated[
+    str, typer.Option("--sum-model", help="Summarization model: hub name or local directory.")
+]
+DeviceOpt = Annotated[Device, typer.Option("--device", help="Where models run.")]
+Beams = Annotated[
+    int | None, typer.Option("--beams", min=1, help="Beam size (default: the model's own).")
+]
+Threads = Annotated[
+    int | None, typer.Option("--threads", min=1, help="CPU threads (default: all cores).")
+]
+BackendOpt = Annotated[
+    Backend,
+    typer.Option(
+        "--backend", help="auto: CTranslate2 where it runs the model (fast), else transformers."
+    ),
+]
+ComputeTypeOpt = Annotated[
+    ComputeType | None,
+    typer.Option(
+        "--compute-type",
+        help="CTranslate2 weights (default: int8 on CPU, int8_float16 on CUDA).",
+    ),
+]
+ConvertComputeType = Annotated[
+    ComputeType,
+    typer.Option("--compute-type", help="Weight quantization of the converted copy."),
+]
+CacheDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache-dir", help="mtsum cache folder (default: MTSUM_CACHE_DIR or the user cache)."
+    ),
+]
+# batch keeps its translation cache in the same folder as the converted models.
+BatchCacheDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache-dir",
+        help="mtsum cache folder, for converted models and translations "
+        "(default: MTSUM_CACHE_DIR or the user cache).",
+    ),
+]
+SourceLang = Annotated[
+    Lang, typer.Option("--source-lang", help="Source language (auto: by script).")
+]
+TopK = Annotated[int, typer.Option("--top-k", min=1, help="Supporting paragraphs per sentence.")]
+MaxWords = Annotated[
+    int | None, typer.Option("--max-words", min=1, help="Longest summary, in words (approx.).")
+]
+MinWords = Annotated[
+    int | None, typer.Option("--min-words", min=0, help="Shortest summary, in words (approx.).")
+]
+SumBeams = Annotated[
+    int | None,
+    typer.Option("--sum-beams", min=1, help="Summary beam size (default: the model's own)."),
+]
+LengthPreset = Annotated[
+    Preset | None, typer.Option("--length", help="Length preset (default: the model's own).")
+]
