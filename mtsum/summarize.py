@@ -12,6 +12,15 @@ them all::
 
 The `Chunking` record of every `Summary` lists each round's chunks: the sentences they hold (by
 paragraph and sentence index, with character offsets), their token counts and their summaries.
+
+Lengths stay within what the model can write and map-reduce always ends:
+
+- a requested length above the decoder's positions (``max_output_tokens``, 1,023 tokens for
+  BART) is lowered to it, with a warning in `Chunking.warnings` that names the limit;
+- a map round's summaries get at most half a chunk each, so two fit in one chunk of the next
+  round; a round whose summaries still come to as many tokens as they summarize (a model that
+  writes long, or text that tokenizes longer when read back) runs again with half that bound,
+  noted in the warnings, until the summaries shrink.
 """
 
 from __future__ import annotations
@@ -152,6 +161,8 @@ class Chunking:
 
     limit: int
     rounds: tuple[Round, ...]
+    # What a reader should know: a length lowered to the model's limit, a round run again.
+    warnings: tuple[str, ...] = ()
 
     @property
     def cut_sentences(self) -> int:
@@ -171,6 +182,11 @@ class Summary:
     chunking: Chunking
     signature: str
 
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What the summary's reader should know (see `Chunking.warnings`)."""
+        return self.chunking.warnings
+
 
 @dataclass(frozen=True)
 class _Piece:
@@ -182,9 +198,17 @@ class _Piece:
 def generation_settings(model: Seq2Seq, options: SummarizeOptions) -> GenerateOptions:
     """The model's generation defaults with the options' beams and length bounds applied.
 
+    Lengths above what the model can write (``model.info.max_output_tokens``) are lowered to it;
+    `summarize` records a warning when they are.
+
     Raises:
         InputError: A minimum set alone exceeds the model's own maximum length.
     """
+    return _lengths(model, options)[0]
+
+
+def _lengths(model: Seq2Seq, options: SummarizeOptions) -> tuple[GenerateOptions, tuple[str, ...]]:
+    """`generation_settings`, and a warning when a length was lowered to the model's limit."""
     defaults = model.defaults
     low, high = options.word_bounds
     # Rounding apart keeps min <= max when both come from the same number of words.
@@ -198,12 +222,29 @@ def generation_settings(model: Seq2Seq, options: SummarizeOptions) -> GenerateOp
                 f"min words {low} (~{low_tokens} tokens) exceeds the model's maximum summary "
                 f"length of {high_tokens} tokens; pass max words as well"
             )
-    return replace(
+    warnings: tuple[str, ...] = ()
+    most = model.info.max_output_tokens
+    if most is not None and high_tokens > most:
+        # Past its positions a decoder fails; a shorter summary is what the request can get.
+        asked = (
+            f"max words {high} (~{high_tokens} tokens)"
+            if high is not None
+            else f"the model's maximum summary length of {high_tokens} tokens"
+        )
+        lowered = f"; min words {low} (~{low_tokens} tokens) too" if low_tokens > most else ""
+        warnings = (
+            f"{asked} is more than {model.info.name} can write: at most {most} tokens "
+            f"(~{math.floor(most / TOKENS_PER_WORD)} words), so summaries are held to "
+            f"{most} tokens{lowered}",
+        )
+        high_tokens, low_tokens = most, min(low_tokens, most)
+    settings = replace(
         defaults,
         num_beams=options.num_beams or defaults.num_beams,
         min_new_tokens=low_tokens,
         max_new_tokens=high_tokens,
     )
+    return settings, warnings
 
 
 def _chunk_limit(model: Seq2Seq, options: SummarizeOptions) -> int:
@@ -245,7 +286,8 @@ def summarize(
 
     Raises:
         InputError: A document is a plain string or has no text, or an option is unusable.
-        ModelError: The chunk summaries stop getting shorter, or all come back empty.
+        ModelError: The chunk summaries all come back empty, or do not get shorter even when
+            held to one token each (a model that ignores its length bound).
 
     Example:
         >>> model = load_summarizer("sshleifer/distilbart-cnn-12-6")  # doctest: +SKIP
@@ -254,7 +296,7 @@ def summarize(
         >>> s.sentences, len(s.chunking.rounds)  # doctest: +SKIP
     """
     options = options or SummarizeOptions()
-    final = generation_settings(model, options)
+    final, notes = _lengths(model, options)
     limit = _chunk_limit(model, options)
     (overhead,) = model.count_tokens([""])
     if limit < overhead + 8:
@@ -262,41 +304,87 @@ def summarize(
             f"chunk limit of {limit} tokens (input limit less a margin of {options.margin}) "
             "leaves no room for text; lower the margin or raise the input limit"
         )
-    # A map round's summaries must shrink: two of them must fit in one chunk, or a round could
-    # produce as many chunks as it read and never finish.
-    cap = (limit - overhead) // 2
-    mapping = replace(
-        final,
-        min_new_tokens=min(final.min_new_tokens, cap),
-        max_new_tokens=min(final.max_new_tokens, cap),
-    )
     inputs = [_check_document(d, doc) for d, doc in enumerate(documents)]
     rounds: list[list[Round]] = [[] for _ in inputs]
+    warnings = [list(notes) for _ in inputs]
+    # A map round's summaries must shrink: two of them must fit in one chunk, or a round could
+    # produce as many chunks as it read and never finish. Halved per document when a round's
+    # summaries still do not shrink (see `_shrinks`).
+    bounds = [min(final.max_new_tokens, (limit - overhead) // 2)] * len(inputs)
+    plans = {d: _plan(d, 1, inputs[d], model, limit, overhead) for d in range(len(inputs))}
     active = list(range(len(inputs)))
     while active:
-        plans = {d: _plan(d, inputs[d], rounds[d], model, limit, overhead) for d in active}
         # A document whose input fits in one chunk gets its final summary in this round.
-        settings = {d: final if len(plans[d]) == 1 else mapping for d in active}
-        outputs = _generate(plans, settings, model, options)
+        settings = {d: final if len(plans[d]) == 1 else _bounded(final, bounds[d]) for d in active}
+        outputs = _generate({d: plans[d] for d in active}, settings, model, options)
+        going = []
         for d in active:
-            inputs[d] = [outputs[d, c].strip() for c in range(len(plans[d]))]
-            chunks = tuple(_record(p, s) for p, s in zip(plans[d], inputs[d], strict=True))
+            number = len(rounds[d]) + 1
+            summaries = [outputs[d, c].strip() for c in range(len(plans[d]))]
+            following = None
+            if len(plans[d]) > 1:
+                following = _plan(d, number, summaries, model, limit, overhead)
+                note = _shrinks(d, number, plans[d], following, bounds[d])
+                if note is not None:
+                    warnings[d].append(note)
+                    bounds[d] //= 2
+                    going.append(d)  # the same round again, under the lower bound
+                    continue
+            chunks = tuple(_record(p, s) for p, s in zip(plans[d], summaries, strict=True))
             low, high = settings[d].min_new_tokens, settings[d].max_new_tokens
             rounds[d].append(Round(chunks=chunks, min_new_tokens=low, max_new_tokens=high))
-        active = [d for d in active if len(rounds[d][-1].chunks) > 1]
+            if following is not None:
+                plans[d] = following
+                going.append(d)
+        active = going
     signature = summary_signature(model, options)
     results = []
     for d in range(len(inputs)):
         text = rounds[d][-1].chunks[0].summary
+        chunking = Chunking(limit=limit, rounds=tuple(rounds[d]), warnings=tuple(warnings[d]))
         results.append(
             Summary(
                 text=text,
                 sentences=tuple(text[s:e] for s, e in split_sentences(text)),
-                chunking=Chunking(limit=limit, rounds=tuple(rounds[d])),
+                chunking=chunking,
                 signature=signature,
             )
         )
     return results
+
+
+def _bounded(final: GenerateOptions, bound: int) -> GenerateOptions:
+    """A map round's settings: the final ones held to `bound` tokens."""
+    return replace(
+        final,
+        min_new_tokens=min(final.min_new_tokens, bound),
+        max_new_tokens=min(final.max_new_tokens, bound),
+    )
+
+
+def _shrinks(
+    doc: int, number: int, plan: list[_Piece], following: list[_Piece], bound: int
+) -> str | None:
+    """None when round `number`'s summaries (chunked as `following`) are shorter than its input
+    or fit in one chunk; else why the round runs again at half the bound.
+
+    Raises:
+        ModelError: Not even one-token summaries shrink: the model ignores its length bound.
+    """
+    before = sum(p.tokens for p in plan)
+    after = sum(p.tokens for p in following)
+    if len(following) == 1 or after < before:
+        return None
+    if bound <= 1:
+        raise ModelError(
+            f"document {doc}: round {number} chunk summaries are {after} tokens, not shorter "
+            f"than the {before} tokens they summarize, even at 1 token a summary; the model "
+            "does not keep to its length bound"
+        )
+    return (
+        f"round {number} chunk summaries of at most {bound} tokens came to {after} tokens, not "
+        f"fewer than the {before} tokens they summarize; ran the round again at {bound // 2}"
+    )
 
 
 def _check_document(index: int, document: Sequence[str]) -> list[str]:
@@ -311,27 +399,15 @@ def _check_document(index: int, document: Sequence[str]) -> list[str]:
 
 
 def _plan(
-    doc: int,
-    paragraphs: list[str],
-    done: list[Round],
-    model: Seq2Seq,
-    limit: int,
-    overhead: int,
+    doc: int, number: int, paragraphs: list[str], model: Seq2Seq, limit: int, overhead: int
 ) -> list[_Piece]:
-    """Chunk one round's input, checking that a reduce round makes progress."""
+    """Chunk a round's input: what round `number` wrote (named in the error when it wrote
+    nothing), or the document's own paragraphs, which are never empty."""
     chunks = _chunk(paragraphs, model, limit, overhead)
     if not chunks:
         raise ModelError(
             f"document {doc}: the model returned an empty summary for all {len(paragraphs)} "
-            f"chunks of round {len(done)}; check the summarization model"
-        )
-    # Each round must shrink the text, or map-reduce would never end.
-    before = sum(c.tokens for c in done[-1].chunks) if done else None
-    after = sum(c.tokens for c in chunks)
-    if before is not None and len(chunks) > 1 and after >= before:
-        raise ModelError(
-            f"document {doc}: round {len(done)} chunk summaries are {after} tokens, not shorter "
-            f"than the {before} tokens they summarize; lower the maximum summary length"
+            f"chunks of round {number}; check the summarization model"
         )
     return chunks
 
