@@ -9,15 +9,15 @@ what the model's decoder can position (`mtsum.models.within_positions`).
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from mtsum._version import __version__
+from mtsum.arabic import arabic_share
 from mtsum.errors import InputError
 from mtsum.models import GenerateOptions, Seq2Seq
 from mtsum.pieces import split_to_fit
-from mtsum.textprep import Segment, arabic_share, segment
+from mtsum.textprep import Segment, segment
 
 __all__ = [
     "DocumentTranslation",
@@ -27,9 +27,6 @@ __all__ = [
     "translate_segments",
     "translation_signature",
 ]
-
-_ARABIC_LETTER = re.compile(r"[\u0621-\u064A\u0671-\u06D3\u06FA-\u06FF]")
-_LETTER = re.compile(r"[^\W\d_]")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -316,11 +313,8 @@ def _flags(
     source: str, output: str, source_tokens: int, options: TranslateOptions
 ) -> tuple[str, ...]:
     flags = []
-    letters = _LETTER.findall(output)
-    if _ARABIC_LETTER.search(source) and letters:
-        share = len(_ARABIC_LETTER.findall(output)) / len(letters)
-        if share > options.untranslated_share:
-            flags.append("untranslated")
+    if arabic_share(source) > 0 and arabic_share(output) > options.untranslated_share:
+        flags.append("untranslated")
     if is_repetitive(output, source_tokens, ratio=options.repetition_ratio):
         flags.append("repetition")
     return tuple(flags)
