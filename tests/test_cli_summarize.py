@@ -23,11 +23,16 @@ def english_doc(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def seed_json(marian_dir: Path, bart_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+def seed_json(
+    marian_dir: Path, bart_dir: Path, mtsum_cache: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict:
     seed = Path(__file__).resolve().parents[1] / "seeds" / "000_91e72526449f324a.txt"
     out = tmp_path_factory.mktemp("sum") / "seed.json"
     args = ["summarize", str(seed), "--format", "json", "-o", str(out)]
+    # The cache folder by name: a module fixture is set up before the autouse one sets
+    # MTSUM_CACHE_DIR, and the models would otherwise be converted into the user's cache.
     models = ["--mt-model", str(marian_dir), "--sum-model", str(bart_dir)]
+    models += ["--cache-dir", str(mtsum_cache)]
     result = runner.invoke(app, [*args, *models, *FAST])
     assert result.exit_code == 0, result.output
     return json.loads(out.read_text(encoding="utf-8"))
