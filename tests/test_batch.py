@@ -21,17 +21,21 @@ from typer.testing import CliRunner
 
 from mtsum.batch import (
     OUTPUT_FILES,
+    BatchReport,
     BatchSettings,
     LazyModel,
     run_batch,
     settings_signature,
 )
+from mtsum.batch.inputs import scan_folder
+from mtsum.batch.lock import LOCK_FILE, RunLock
+from mtsum.batch.run import Models, run_document
+from mtsum.batch.state import STATE_FILE, RunState
 from mtsum.cache import open_cache
 from mtsum.cli import app
 from mtsum.errors import BusyError, InputError, ModelError
 from mtsum.models import FunctionModel, Seq2Seq
-from mtsum.report import BatchReport, CorpusScores, DocRow, report_csv, report_markdown
-from mtsum.state import STATE_FILE, RunLock, RunState
+from mtsum.score import join_sentences
 from mtsum.summarize import SummarizeOptions
 from mtsum.translate import TranslateOptions
 
@@ -150,7 +154,16 @@ def test_outputs_report_and_scores(folder: Folder) -> None:
     result = json.loads((folder.out / "a" / "result.json").read_text(encoding="utf-8"))
     assert result["status"] == "ok" and result["lang"] == "ar"
     assert set(result["timings"]) == {"translate", "summarize", "align", "score", "total"}
-    assert result["translation"]["segments"] and result["check"]["sentences"]
+    segments = [(s["paragraph"], s["source"], s["text"]) for s in result["translation"]["segments"]]
+    assert segments == [
+        (0, "زار وزير الخارجية القاهرة يوم الأربعاء.", "Report with 6 words."),
+        (1, "وقال إن المحادثات كانت مثمرة.", "Report with 5 words."),
+    ]
+    # The summarizer keeps the first 6 words of the English text; summary.txt has a sentence a line.
+    sentences = [s["text"] for s in result["check"]["sentences"]]
+    assert sentences == ["Report with 6 words.", "Report with."]
+    summary = (folder.out / "a" / "summary.txt").read_text(encoding="utf-8")
+    assert summary == "Report with 6 words.\nReport with.\n"
     # 2 paragraphs "Report with 6 words." / "Report with 5 words." against the two lines above.
     translation = (folder.out / "a" / "translation.txt").read_text(encoding="utf-8")
     assert translation == "Report with 6 words.\n\nReport with 5 words.\n"
@@ -263,6 +276,27 @@ def test_english_documents_need_no_translator(tmp_path: Path) -> None:
     report = run_batch(tmp_path / "in", tmp_path / "out", translator=mt, summarizer=summarizer())
     assert statuses(report) == {"e": "ok"} and load.loads == 0
     assert report.documents[0].lang == "en" and not report.settings[0].startswith("mt:")
+
+
+def test_run_document_alone(tmp_path: Path) -> None:
+    """The one call a distributed engine would make per document: files, record and state."""
+    write_docs(tmp_path / "in", {"a.txt": ARABIC["a"]})
+    [doc] = scan_folder(tmp_path / "in", max_bytes=1_000)
+    models = Models(translator=translator(), summarizer=summarizer())
+    with RunState(tmp_path / "out") as state:
+        record = run_document(doc, "sig", models, BatchSettings(), state, note="why")
+        assert (record["status"], record["id"], record["settings"]) == ("ok", "a", "sig")
+        assert record["notes"] == ["why"] and state.is_done("a", doc.input_hash, "sig")
+        folder = tmp_path / "out" / "a"
+        assert sorted(p.name for p in folder.iterdir()) == sorted(OUTPUT_FILES)
+        on_disk = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+        assert on_disk == json.loads(json.dumps(record))
+        # Without models it fails, and the outputs of its earlier run go with it.
+        failed = run_document(doc, "sig", None, BatchSettings(), state)
+        assert failed["error"] == "no model was loaded for this document"
+        assert [p.name for p in folder.iterdir()] == ["result.json"]
+        assert not state.is_done("a", doc.input_hash, "sig")
+        assert state.get("a").error == failed["error"]  # type: ignore[union-attr]
 
 
 # --- resume -------------------------------------------------------------------------------------
@@ -467,7 +501,7 @@ def test_input_dir_without_documents(
     assert not out.exists() or out.is_file()
 
 
-# --- signatures and renderers --------------------------------------------------------------------
+# --- signatures --------------------------------------------------------------------------------
 
 
 MODELS = {"summarizer": "sum@1", "translator": "mt@1"}
@@ -499,40 +533,6 @@ def test_settings_signature_of_english_has_no_translator() -> None:
     sig = settings_signature(BatchSettings(), summarizer="s@1", translator=None)
     assert sig.startswith("sum:s@1|sum-opts:preset=None,") and "mt:" not in sig
     assert sig.endswith("|top:3|thr:0.74|mtsum:0.1.0")
-
-
-def test_report_renderers_escape_and_flatten() -> None:
-    row = DocRow(id="x", path="in/x.txt", status="failed", error="bad | value\nsecond line")
-    flags = {"unsupported": 1, "number_not_in_source": 1}
-    ok = DocRow(
-        id="y",
-        path="in/y.txt",
-        status="ok",
-        lang="ar",
-        n_paragraphs=3,
-        n_summary_sentences=2,
-        support=0.5,
-        flagged=1,
-        flags=flags,
-        seconds=1.23456,
-    )
-    report = BatchReport(
-        input_dir="in",
-        out_dir="out",
-        documents=(row, ok),
-        corpus=CorpusScores(),
-        settings=("sig",),
-        seconds=2.0,
-    )
-    rows = list(csv.DictReader(io.StringIO(report_csv(report))))
-    assert rows[0]["error"] == "bad | value\nsecond line" and rows[0]["support"] == ""
-    assert rows[1]["flags"] == "number_not_in_source:1;unsupported:1"
-    assert rows[1]["seconds"] == "1.2346" and rows[1]["support"] == "0.5"
-    markdown = report_markdown(report)
-    assert "| x | failed |" in markdown and "bad \\| value second line |" in markdown
-    assert "| y | ok | 3 | 2 | 0.50 | 1 |" in markdown
-    assert "2 documents (1 ok, 0 skipped, 1 failed)" in markdown
-    assert "ROUGE: no document has reference summaries." in markdown
 
 
 # --- the command --------------------------------------------------------------------------------
@@ -580,7 +580,10 @@ def test_cli_batch_on_tiny_models(tmp_path: Path, marian_dir: Path, bart_dir: Pa
     for doc in ("a", "b"):
         result_json = json.loads((out / doc / "result.json").read_text(encoding="utf-8"))
         assert result_json["status"] == "ok" and f"mt:{marian_dir}" in result_json["signature"]
-        assert (out / doc / "summary.txt").read_text(encoding="utf-8").strip()
+        # Random weights write gibberish, but summary.txt is the checked summary, a sentence a line.
+        sentences = [s["text"] for s in result_json["check"]["sentences"]]
+        summary = (out / doc / "summary.txt").read_text(encoding="utf-8")
+        assert sentences and summary == join_sentences(sentences) + "\n"
         assert len((out / doc / "translation.txt").read_text().strip().split("\n\n")) == 2
         assert (
             (out / doc / "report.md").read_text(encoding="utf-8").startswith(f"# Summary of {doc}")
@@ -669,7 +672,8 @@ def test_cli_lock_held_exit_5(tmp_path: Path, marian_dir: Path, bart_dir: Path) 
         result = runner.invoke(app, args)
     assert result.exit_code == 5
     assert "in use by another mtsum batch (pid" in result.stderr
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".mtsum.lock"]
+    # Nothing but the lock file its holder left.
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [LOCK_FILE]
 
 
 # --- crash and resume ---------------------------------------------------------------------------

@@ -17,11 +17,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mtsum.batch import OUTPUT_FILES, run_batch
+from mtsum.batch import OUTPUT_FILES, BatchReport, run_batch
+from mtsum.batch.lock import LOCK_FILE
+from mtsum.batch.state import STATE_FILE
 from mtsum.models import FunctionModel
-from mtsum.report import BatchReport
 from mtsum.sources import MAX_ID_BYTES, document_id, is_reference
-from mtsum.state import LOCK_FILE, STATE_FILE
 
 ARABIC = "زار وزير الخارجية القاهرة يوم الأربعاء.\n\nوقال إن المحادثات كانت مثمرة.\n"
 SENTINELS = ("report.md", "translation.txt", "summary.txt", "result.json", "report.json")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import re
 import signal
 import subprocess
 import sys
@@ -12,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from mtsum import state
+from mtsum.batch.lock import HOLDER_FILE, LOCK_FILE, RunLock
+from mtsum.batch.state import STATE_FILE, RunState, content_hash
 from mtsum.errors import BusyError, InputError
-from mtsum.state import LOCK_FILE, STATE_FILE, RunLock, RunState, content_hash
 
 ROOT = Path(__file__).resolve().parents[1]
 H1, H2 = content_hash(b"one"), content_hash(b"two")
@@ -84,6 +86,19 @@ def test_deleted_output_is_not_done(tmp_path: Path) -> None:
         assert not run.is_done("a.txt", H1, "s")
 
 
+def test_unchanged_outputs_are_those_still_as_written(tmp_path: Path) -> None:
+    for name in ("a.json", "a.md", "a.txt"):
+        (tmp_path / name).write_text(name)
+    with RunState(tmp_path) as run:
+        run.mark_done("a", H1, "s", outputs=["a.json", "a.md", "a.txt"])
+        (tmp_path / "a.md").write_text("edited")
+        (tmp_path / "a.txt").unlink()
+        [changed_md, changed_txt] = run.changed_outputs(run.get("a"))  # type: ignore[arg-type]
+        assert (changed_md.path, changed_txt.path) == ("a.md", "a.txt")
+        assert run.unchanged_outputs("a") == [tmp_path.absolute() / "a.json"]
+        assert run.unchanged_outputs("never-run") == []
+
+
 @pytest.mark.parametrize("output", ["missing.json", "../outside.json"])
 def test_bad_output_is_refused(tmp_path: Path, output: str) -> None:
     (tmp_path / "outside.json").write_text("{}")
@@ -105,36 +120,54 @@ def test_damaged_state_is_an_input_error(tmp_path: Path) -> None:
         RunState(tmp_path)
 
 
-@pytest.fixture(params=["fcntl", "pidfile"])
-def lock_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "pidfile":
-        monkeypatch.setattr(state, "fcntl", None)
-    return request.param
+def test_lock_is_exclusive_and_released(tmp_path: Path) -> None:
+    busy = (
+        rf"^{re.escape(str(tmp_path))} is in use by another mtsum batch \(pid {os.getpid()}, since "
+    )
+    with RunLock(tmp_path) as first:
+        assert first.held and first.holder()["pid"] == os.getpid()
+        second = RunLock(tmp_path)
+        with pytest.raises(BusyError, match=busy):
+            second.acquire()
+        assert not second.held
+        first.acquire()  # a holder taking it again keeps it
+        assert first.held
+    assert not first.held
+    # Released: the lock file stays (deleting it would race a new owner), the holder's note goes.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [LOCK_FILE]
+    with RunLock(tmp_path) as again:
+        assert again.held
 
 
-def test_lock_is_exclusive_and_released(tmp_path: Path, lock_kind: str) -> None:
-    busy = r"in use by another mtsum batch \(pid \d+, since"
-    with RunLock(tmp_path), pytest.raises(BusyError, match=busy):
-        RunLock(tmp_path).acquire()
+def test_lock_creates_the_folder_or_says_it_cannot(tmp_path: Path) -> None:
+    with RunLock(tmp_path / "new" / "out") as lock:
+        assert lock.path.is_file() and (tmp_path / "new" / "out" / HOLDER_FILE).is_file()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(InputError, match="cannot be used as the output folder"):
+        RunLock(tmp_path / "file" / "out").acquire()
+
+
+def test_busy_message_without_a_holder_note(tmp_path: Path) -> None:
+    # The moment between another batch taking the lock and writing who it is.
     with RunLock(tmp_path):
-        pass
+        (tmp_path / HOLDER_FILE).unlink()
+        with pytest.raises(BusyError, match=r"\(pid unknown, since unknown\)"):
+            RunLock(tmp_path).acquire()
 
 
 HOLDER = """
 import sys, time
-from mtsum import state
-if sys.argv[2] == "pidfile":
-    state.fcntl = None
-with state.RunLock(sys.argv[1]):
+from mtsum.batch.lock import RunLock
+with RunLock(sys.argv[1]):
     print("locked", flush=True)
     time.sleep(60)
 """
 
 
 @pytest.fixture
-def holder(tmp_path: Path, lock_kind: str) -> Iterator[subprocess.Popen[str]]:
+def holder(tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
     proc = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(tmp_path), lock_kind],
+        [sys.executable, "-c", HOLDER, str(tmp_path)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -155,11 +188,10 @@ def test_lock_held_by_other_process_then_killed(
 ) -> None:
     with pytest.raises(BusyError) as info:
         RunLock(tmp_path).acquire()
-    message = str(info.value)
-    assert f"pid {holder.pid}, since 20" in message
-    assert str(tmp_path / LOCK_FILE) in message
+    assert f"(pid {holder.pid}, since 20" in str(info.value)
     holder.send_signal(signal.SIGKILL)
     holder.wait()
-    # A SIGKILLed batch leaves no lock behind that blocks the rerun.
+    # A SIGKILLed batch leaves its files, but no lock that blocks the rerun.
+    assert (tmp_path / LOCK_FILE).exists() and (tmp_path / HOLDER_FILE).exists()
     with RunLock(tmp_path) as lock:
-        assert json.loads(lock.path.read_text())["pid"] != holder.pid
+        assert lock.holder()["pid"] == os.getpid() != holder.pid

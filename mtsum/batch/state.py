@@ -1,51 +1,36 @@
-"""What `mtsum batch OUT_DIR` has finished, and the lock that keeps two batches out of one folder.
+"""What `mtsum batch` has finished in an output folder: the resume state.
 
 `RunState` keeps one row per document in ``OUT_DIR/.mtsum-state.sqlite3``: its id, the hash of its
 input bytes, the settings signature it ran under, "ok" or "failed", the error, when it finished,
 how long it took, and the output files written (with their sha256). A rerun skips a document only
-when `RunState.is_done` says so; ``--force`` is the caller ignoring it.
-
-`RunLock` holds ``OUT_DIR/.mtsum.lock``. On Linux and macOS it is an ``fcntl.flock`` lock, which
-the kernel drops when the process dies, so a batch killed with SIGKILL never blocks the rerun.
-Where fcntl is missing (Windows) the lock is a file created with O_EXCL holding the owner's pid;
-a file whose pid is no longer running is taken over. That fallback can be fooled by a reused pid,
-and two processes taking over the same stale file at the same instant may both succeed.
+when `RunState.is_done` says so; ``--force`` is the caller ignoring it. One writer at a time is
+`mtsum.batch.lock`'s job.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from mtsum.errors import BusyError, InputError
-
-try:
-    import fcntl
-except ImportError:  # Windows
-    fcntl = None  # type: ignore[assignment]
+from mtsum.batch.outputs import unusable_folder
+from mtsum.errors import InputError
 
 __all__ = [
-    "LOCK_FILE",
     "STATE_FILE",
     "DocRecord",
     "OutputFile",
-    "RunLock",
     "RunState",
     "content_hash",
-    "unusable_folder",
 ]
 
 STATE_FILE = ".mtsum-state.sqlite3"
-LOCK_FILE = ".mtsum.lock"
 _COLUMNS = "doc_id, content_hash, settings, status, error, finished, duration_s, outputs"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -55,16 +40,8 @@ CREATE TABLE IF NOT EXISTS documents (
 )"""
 
 
-def unusable_folder(folder: Path, exc: OSError) -> InputError:
-    """The error for an output folder that cannot be created or written."""
-    return InputError(
-        f"{folder}: cannot be used as the output folder ({exc.strerror or exc}); pass a folder "
-        "you can write to"
-    )
-
-
 def content_hash(data: bytes) -> str:
-    """sha256 hex digest of a document's input bytes.
+    """sha256 hex digest of `data`: a document's input bytes, or an output file's.
 
     Example:
         >>> content_hash(b"")[:12]
@@ -157,6 +134,14 @@ class RunState:
                 changed.append(output)
         return changed
 
+    def unchanged_outputs(self, doc_id: str) -> list[Path]:
+        """The files the last run of `doc_id` wrote that still hold what it wrote (absolute)."""
+        record = self.get(doc_id)
+        if record is None:
+            return []
+        changed = set(self.changed_outputs(record))
+        return [self.out_dir / f.path for f in record.outputs if f not in changed]
+
     def mark_done(
         self,
         doc_id: str,
@@ -239,119 +224,3 @@ def _record(row: tuple[Any, ...]) -> DocRecord:
         duration_s=duration_s,
         outputs=tuple(OutputFile(path=p, sha256=h) for p, h in json.loads(outputs)),
     )
-
-
-class RunLock:
-    """Exclusive use of an output folder by one `mtsum batch`; use as a context manager.
-
-    Raises:
-        BusyError: On entry, when another process holds the folder.
-
-    Example:
-        >>> with RunLock(out_dir):  # doctest: +SKIP
-        ...     run_batch(...)
-    """
-
-    def __init__(self, out_dir: str | Path) -> None:
-        self.out_dir = Path(out_dir)
-        self.path = self.out_dir / LOCK_FILE
-        self._fd: int | None = None  # the flock'd file
-        self._held = False
-
-    def acquire(self) -> None:
-        """Take the lock or raise `BusyError` naming the holder's pid and start time.
-
-        Raises:
-            BusyError: Another process holds the folder.
-            InputError: The folder cannot be created or written.
-        """
-        since = datetime.now().astimezone().isoformat(timespec="seconds")
-        me = json.dumps({"pid": os.getpid(), "since": since})
-        if fcntl is not None:
-            try:
-                self.out_dir.mkdir(parents=True, exist_ok=True)
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-            except OSError as exc:
-                raise unusable_folder(self.out_dir, exc) from None
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                os.close(fd)
-                raise BusyError(self._busy_message()) from None
-            os.ftruncate(fd, 0)
-            os.write(fd, me.encode())
-            self._fd, self._held = fd, True
-            return
-        for _ in range(2):
-            try:
-                self.out_dir.mkdir(parents=True, exist_ok=True)
-                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            except FileExistsError:
-                pid = self._holder().get("pid")
-                if isinstance(pid, int) and not _pid_alive(pid):
-                    self.path.unlink(missing_ok=True)  # left by a process that died
-                    continue
-                raise BusyError(self._busy_message()) from None
-            except OSError as exc:
-                raise unusable_folder(self.out_dir, exc) from None
-            os.write(fd, me.encode())
-            os.close(fd)
-            self._held = True
-            return
-        raise BusyError(self._busy_message())
-
-    def release(self) -> None:
-        """Give the lock back (the fcntl lock file stays; deleting it would race a new owner)."""
-        if not self._held:
-            return
-        if self._fd is not None:
-            os.close(self._fd)
-        elif self._holder().get("pid") == os.getpid():
-            self.path.unlink(missing_ok=True)
-        self._fd, self._held = None, False
-
-    def _holder(self) -> dict[str, object]:
-        try:
-            holder = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return holder if isinstance(holder, dict) else {}
-
-    def _busy_message(self) -> str:
-        holder = self._holder()
-        pid, since = holder.get("pid", "unknown"), holder.get("since", "unknown")
-        return (
-            f"{self.out_dir} is in use by another mtsum batch (pid {pid}, since {since}); wait for "
-            f"it or remove {self.path} if no mtsum is running"
-        )
-
-    def __enter__(self) -> RunLock:
-        self.acquire()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.release()
-
-
-def _pid_alive(pid: int) -> bool:
-    if os.name == "nt":
-        # os.kill(pid, 0) would send CTRL_C_EVENT on Windows; ask the process table instead.
-        import ctypes
-
-        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
-        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
-        if not handle:
-            return kernel32.GetLastError() == 5  # access denied: it exists
-        code = ctypes.c_ulong()
-        kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
-        kernel32.CloseHandle(handle)
-        return code.value == 259  # STILL_ACTIVE
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

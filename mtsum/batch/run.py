@@ -1,0 +1,499 @@
+"""The engine of `mtsum batch`: `run_batch`, as the steps it takes, in order.
+
+1. Read the folder (`mtsum.batch.inputs.scan_folder`): every document with its references,
+   hashed, decoded, its language detected. A bad document becomes a failed row, not an error.
+2. `sign`: each document's settings signature, with the models by name and revision (resolved
+   on disk, not loaded). An unavailable model stops the run here, before anything is written.
+3. Lock OUT_DIR (`BusyError` while another batch holds it). An OUT_DIR used before is locked
+   first, so that a busy one is refused at once and its state is read under the lock; a new one
+   is created only after step 5, so that a model that cannot load leaves nothing behind.
+4. `plan`: against the resume state, which documents an earlier run finished (skipped, their
+   result.json read back) and which to run, with why a finished one is redone.
+5. `load_models`: once, and only if some document needs work.
+6. `run_document` for each document to run: translate, summarize, align, score; write its files
+   atomically; record it in the state. A kill loses at most the document in progress.
+7. `write_report`: report.json, report.csv and report.md.
+
+Timings in result.json are seconds spent in the translation model, in the summarization model,
+in the rest of the pipeline (``align``: segmenting, chunking, alignment) and in scoring.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from mtsum.batch.inputs import Document, scan_folder
+from mtsum.batch.lock import RunLock
+from mtsum.batch.outputs import (
+    REPORT_FILES,
+    document_folder,
+    remove_leftovers,
+    remove_ours,
+    write_into,
+    write_report_file,
+)
+from mtsum.batch.records import (
+    BatchReport,
+    DocRow,
+    ResultRecord,
+    english_from_record,
+    failed_record,
+    ok_record,
+    row_from_record,
+)
+from mtsum.batch.report import (
+    document_scores_markdown,
+    report_csv,
+    report_json,
+    report_markdown,
+)
+from mtsum.batch.scoring import corpus_scores, score_document
+from mtsum.batch.settings import BatchSettings, LazyModel, identity, load, settings_signature
+from mtsum.batch.state import STATE_FILE, RunState
+from mtsum.cache import CachedModel, TranslationCache
+from mtsum.errors import InputError, ModelError, MtsumError
+from mtsum.models import GenerateOptions, Seq2Seq
+from mtsum.pipeline import summarize_texts
+from mtsum.render import dumps, summary_markdown, summary_record
+from mtsum.score import join_sentences
+
+__all__ = [
+    "Models",
+    "Outcome",
+    "Task",
+    "load_models",
+    "plan",
+    "run_batch",
+    "run_document",
+    "run_tasks",
+    "sign",
+    "write_report",
+]
+
+_NO_SIGNATURE = "-"  # of a document that fails before any model runs
+_INTERRUPTED = "the run stopped while this document was in progress"
+
+
+@dataclass(frozen=True)
+class Models:
+    """The loaded models of a run; no translator when no Arabic document needs work."""
+
+    translator: Seq2Seq | None
+    summarizer: Seq2Seq
+    cached: CachedModel | None = None  # the translator, when it goes through the cache
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the run report needs of a finished document."""
+
+    row: DocRow
+    english: list[str]  # its English paragraphs, for the corpus BLEU/chrF
+
+
+@dataclass(frozen=True)
+class Task:
+    """One document as planned: skipped (``earlier`` holds its outcome) or run (with ``note``
+    saying why, when an earlier run had finished it)."""
+
+    doc: Document
+    signature: str
+    earlier: Outcome | None = None
+    note: str | None = None
+
+    @property
+    def needs_models(self) -> bool:
+        """Whether running this document needs the models."""
+        return self.earlier is None and self.doc.text is not None
+
+
+# --- 2. signatures ------------------------------------------------------------------------------
+
+
+def sign(
+    docs: Sequence[Document],
+    settings: BatchSettings,
+    *,
+    translator: Seq2Seq | LazyModel,
+    summarizer: Seq2Seq | LazyModel,
+) -> dict[str, str]:
+    """Each document's settings signature, by id; an English one's leaves out the translator.
+
+    Raises:
+        ModelError: A model that some document needs is unavailable.
+    """
+    readable = [d for d in docs if d.text is not None]
+    mt = identity(translator) if any(d.lang == "ar" for d in readable) else None
+    sm = identity(summarizer) if readable else ""
+    return {
+        d.id: _NO_SIGNATURE
+        if d.text is None
+        else settings_signature(settings, summarizer=sm, translator=mt if d.lang == "ar" else None)
+        for d in docs
+    }
+
+
+# --- 4. the plan --------------------------------------------------------------------------------
+
+
+def plan(
+    docs: Sequence[Document],
+    signatures: dict[str, str],
+    state: RunState | None,
+    *,
+    force: bool,
+) -> list[Task]:
+    """What to do with each document, given what `state` records as finished.
+
+    A document is skipped when its last run finished with the same input hash and settings, every
+    output it wrote is unchanged, and its result.json reads back. One whose outputs were edited
+    or deleted since is redone with the note ``redone: summary.txt changed or deleted since the
+    last run``. Without a state, or with `force`, every document runs.
+    """
+    return [_task(d, signatures[d.id], state, force=force) for d in docs]
+
+
+def _task(doc: Document, signature: str, state: RunState | None, *, force: bool) -> Task:
+    if state is None or force or doc.text is None:
+        return Task(doc, signature)
+    if state.is_done(doc.id, doc.input_hash, signature):
+        return Task(doc, signature, earlier=_finished(state.out_dir, doc.id))
+    record = state.get(doc.id)
+    changed = state.changed_outputs(record) if record is not None and record.status == "ok" else []
+    if not changed:
+        return Task(doc, signature)
+    names = ", ".join(Path(f.path).name for f in changed)
+    return Task(doc, signature, note=f"redone: {names} changed or deleted since the last run")
+
+
+def _finished(out_dir: Path, doc_id: str) -> Outcome | None:
+    """The outcome of a finished document, or None when its result.json is unusable."""
+    try:
+        record = json.loads((out_dir / doc_id / "result.json").read_text(encoding="utf-8"))
+        if not isinstance(record, dict) or record.get("status") != "ok":
+            return None
+        return Outcome(row_from_record(record, "skipped"), english_from_record(record))
+    except (OSError, ValueError):
+        return None
+
+
+# --- 5. models ----------------------------------------------------------------------------------
+
+
+def load_models(
+    tasks: Sequence[Task],
+    *,
+    translator: Seq2Seq | LazyModel,
+    summarizer: Seq2Seq | LazyModel,
+    cache: TranslationCache | None,
+) -> Models | None:
+    """The models the documents to run need (None when none needs any); the translator only for
+    an Arabic one, wrapped in `CachedModel` when a `cache` is given.
+
+    Raises:
+        ModelError: A model cannot be loaded.
+    """
+    work = [t.doc for t in tasks if t.needs_models]
+    if not work:
+        return None
+    mt = load(translator) if any(d.lang == "ar" for d in work) else None
+    cached = CachedModel(mt, cache) if mt is not None and cache is not None else None
+    return Models(translator=cached or mt, summarizer=load(summarizer), cached=cached)
+
+
+class _Timed:
+    """A `Seq2Seq` that adds the seconds spent in `model` to `seconds`."""
+
+    def __init__(self, model: Seq2Seq) -> None:
+        self.model = model
+        self.info = model.info
+        self.defaults = model.defaults
+        self.seconds = 0.0
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        start = time.perf_counter()
+        try:
+            return self.model.count_tokens(texts)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+    def generate(
+        self, texts: Sequence[str], options: GenerateOptions, *, max_new_tokens: Sequence[int]
+    ) -> list[str]:
+        start = time.perf_counter()
+        try:
+            return self.model.generate(texts, options, max_new_tokens=max_new_tokens)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+
+def _no_translator() -> Seq2Seq:
+    raise ModelError("no translation model was loaded for this run (an English document?)")
+
+
+# --- 6. one document ----------------------------------------------------------------------------
+
+
+def run_document(
+    doc: Document,
+    signature: str,
+    models: Models | None,
+    settings: BatchSettings,
+    state: RunState,
+    *,
+    note: str | None = None,
+) -> ResultRecord:
+    """Run one document into ``state.out_dir/<id>`` and record it in `state`.
+
+    Args:
+        doc: The document, as read by `scan_folder` (a failed read fails it here).
+        signature: Its settings signature (`sign`): the key it is recorded under.
+        models: The loaded models; None fails the document.
+        settings: Options of every stage.
+        state: The resume state of the output folder; the document's files go to its folder.
+        note: Why it is run again, kept in its result.json and its row's warnings.
+
+    Returns:
+        Its result.json record, "ok" or "failed". Whatever goes wrong with this document (its
+        input, its folder, a model, a bug) fails it alone: the record says why, and only the files
+        mtsum wrote there (now or by a run of an earlier input) are removed.
+    """
+    start = time.perf_counter()
+    earlier = state.unchanged_outputs(doc.id)  # before this run's marks replace its record
+    try:
+        folder = document_folder(state.out_dir, doc.id)
+        remove_leftovers(folder)
+    except InputError as exc:
+        return _failed(doc, signature, state, None, doc.error or str(exc), start=start)
+    if doc.error is not None or models is None:
+        error = doc.error or "no model was loaded for this document"
+        return _failed(doc, signature, state, folder, error, remove=earlier, start=start)
+    # Until it is marked done again, an earlier record must not let a rerun skip a folder that is
+    # half rewritten.
+    state.mark_failed(doc.id, doc.input_hash, signature, error=_INTERRUPTED)
+    written: list[Path] = []
+    try:
+        record, files = _summarize(doc, signature, models, settings, note=note)
+        for name, text in files:
+            written.append(write_into(folder, name, text))
+        duration = time.perf_counter() - start
+        state.mark_done(doc.id, doc.input_hash, signature, outputs=written, duration_s=duration)
+        return record
+    except MtsumError as exc:
+        error, trace = str(exc), None
+    except Exception as exc:  # one document must never stop the others
+        error, trace = f"internal error: {type(exc).__name__}: {exc}", traceback.format_exc()
+    remove = [*written, *earlier]
+    return _failed(doc, signature, state, folder, error, remove=remove, trace=trace, start=start)
+
+
+def _summarize(
+    doc: Document, signature: str, models: Models, settings: BatchSettings, *, note: str | None
+) -> tuple[ResultRecord, list[tuple[str, str]]]:
+    """One document through the pipeline: its result.json record and its files, in order."""
+    mt = _Timed(models.translator) if models.translator is not None else None
+    sm = _Timed(models.summarizer)
+    start = time.perf_counter()
+    [result] = summarize_texts(
+        [doc.text or ""],
+        summarizer=sm,
+        translator=mt if mt is not None else _no_translator,
+        source_lang=doc.lang or "auto",
+        translate_options=settings.translate,
+        summarize_options=settings.summarize,
+        top_k=settings.top_k,
+        threshold=settings.threshold,
+    )
+    pipeline_s = time.perf_counter() - start
+    english, sentences = list(result.source.english), list(result.summary.sentences)
+    scores = score_document(doc, english, sentences)
+    total = time.perf_counter() - start
+    translate_s = mt.seconds if mt is not None else 0.0
+    record = ok_record(
+        summary_record(doc.id, doc.path, result),
+        scores,
+        settings=signature,
+        input_hash=doc.input_hash,
+        timings={
+            "translate": translate_s,
+            "summarize": sm.seconds,
+            "align": pipeline_s - translate_s - sm.seconds,
+            "score": total - pipeline_s,
+            "total": total,
+        },
+        notes=[note] if note else [],
+    )
+    files = [
+        ("translation.txt", "\n\n".join(english) + "\n"),
+        ("summary.txt", join_sentences(sentences) + "\n"),
+        ("report.md", f"{summary_markdown(doc.id, result)}\n{document_scores_markdown(scores)}"),
+        ("result.json", dumps(record)),
+    ]
+    return record, files
+
+
+def _failed(
+    doc: Document,
+    signature: str,
+    state: RunState,
+    folder: Path | None,
+    error: str,
+    *,
+    start: float,
+    remove: Sequence[Path] = (),
+    trace: str | None = None,
+) -> ResultRecord:
+    """Record `doc` as failed with `error`: in its folder (when it has one) and in `state`."""
+    seconds = time.perf_counter() - start
+    record = failed_record(
+        doc.id,
+        doc.path,
+        error=error,
+        settings=signature,
+        input_hash=doc.input_hash,
+        seconds=seconds,
+        traceback=trace,
+    )
+    if folder is not None:
+        # Outputs of an earlier input would pass for this one's; only files mtsum wrote go.
+        remove_ours(folder, remove)
+        with contextlib.suppress(InputError):  # the run report's row still says why it failed
+            write_into(folder, "result.json", dumps(record))
+    state.mark_failed(doc.id, doc.input_hash, signature, error=error, duration_s=seconds)
+    return record
+
+
+def run_tasks(
+    tasks: Sequence[Task],
+    models: Models | None,
+    settings: BatchSettings,
+    state: RunState,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Outcome]:
+    """`run_document` for each task that is not skipped; every task's outcome, in order.
+
+    `progress` is called with (0, total) first, then after each document, skipped ones included.
+    """
+    outcomes: list[Outcome] = []
+    if progress is not None:
+        progress(0, len(tasks))
+    for task in tasks:
+        if task.earlier is not None:
+            outcomes.append(task.earlier)
+        else:
+            record = run_document(task.doc, task.signature, models, settings, state, note=task.note)
+            row = row_from_record(record, record["status"])
+            outcomes.append(Outcome(row, english_from_record(record)))
+        if progress is not None:
+            progress(len(outcomes), len(tasks))
+    return outcomes
+
+
+# --- 7. the run report --------------------------------------------------------------------------
+
+
+def write_report(out: Path, report: BatchReport) -> None:
+    """Write the run report into OUT_DIR: report.json, report.csv and report.md.
+
+    Raises:
+        InputError: OUT_DIR cannot be written.
+    """
+    renderers = (report_json, report_csv, report_markdown)
+    for name, render in zip(REPORT_FILES, renderers, strict=True):
+        write_report_file(out, name, render(report))
+
+
+def run_batch(
+    input_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    translator: Seq2Seq | LazyModel,
+    summarizer: Seq2Seq | LazyModel,
+    settings: BatchSettings | None = None,
+    force: bool = False,
+    cache: TranslationCache | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> BatchReport:
+    """Translate, summarize, align and score every document of `input_dir` into `out_dir`.
+
+    Args:
+        input_dir: A folder of ``<id>.txt`` documents with their references beside them.
+        out_dir: Where outputs go (created once the models are loaded); reruns skip what is
+            finished there.
+        translator: A translation model, or a `LazyModel` loaded only if an Arabic document
+            needs work.
+        summarizer: A summarization model, or a `LazyModel` loaded only if a document needs work.
+        settings: Options of every stage; `BatchSettings()` by default.
+        force: Redo every document, finished or not.
+        cache: A translation cache; the translator is wrapped in `CachedModel` when given.
+        progress: Called with (documents done, documents in all), skipped ones included.
+
+    Returns:
+        The `BatchReport`, also written as OUT_DIR/report.json, report.csv and report.md.
+        Failed documents are rows with their error, not exceptions.
+
+    Raises:
+        InputError: `input_dir` is missing or has no documents, `out_dir` cannot be created or
+            written, or the resume state is damaged.
+        ModelError: A model that some document needs is unavailable (nothing is written).
+        BusyError: Another batch holds `out_dir`.
+
+    Example:
+        >>> report = run_batch("seeds", "outputs", translator=lazy_translator(),
+        ...                    summarizer=lazy_summarizer())  # doctest: +SKIP
+        >>> [(row.id, row.status) for row in report.documents]  # doctest: +SKIP
+        [('000_91e72526449f324a', 'ok')]
+    """
+    started = time.perf_counter()
+    settings = settings if settings is not None else BatchSettings()
+    source, out = Path(input_dir), Path(out_dir)
+    docs = scan_folder(
+        source,
+        source_lang=settings.source_lang,
+        max_bytes=settings.max_bytes,
+        reserved=REPORT_FILES,
+        encoding=settings.encoding,
+    )
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: exists and is not a folder; pass a folder for --out")
+    signatures = sign(docs, settings, translator=translator, summarizer=summarizer)
+    lock = RunLock(out)
+    state: RunState | None = None
+    try:
+        if lock.path.exists():  # an OUT_DIR used before
+            lock.acquire()
+            state = RunState(out) if (out / STATE_FILE).exists() else None
+        tasks = plan(docs, signatures, state, force=force)
+        models = load_models(tasks, translator=translator, summarizer=summarizer, cache=cache)
+        if state is None:
+            lock.acquire()  # creates OUT_DIR, now that the models are loaded
+            state = RunState(out)
+            # Another run may have finished some documents meanwhile. What is left to run is a
+            # part of what was planned above, so the models loaded there cover it.
+            tasks = plan(docs, signatures, state, force=force)
+        outcomes = run_tasks(tasks, models, settings, state, progress=progress)
+        rows = [o.row for o in outcomes]
+        report = BatchReport(
+            input_dir=str(source),
+            out_dir=str(out),
+            documents=tuple(rows),
+            corpus=corpus_scores(docs, rows, [o.english for o in outcomes]),
+            settings=tuple(sorted({s for s in signatures.values() if s != _NO_SIGNATURE})),
+            seconds=time.perf_counter() - started,
+            cache_hits=models.cached.hits if models and models.cached else 0,
+            cache_misses=models.cached.misses if models and models.cached else 0,
+            warnings=tuple(cache.warnings) if cache is not None else (),
+        )
+        write_report(out, report)
+        return report
+    finally:
+        if state is not None:
+            state.close()
+        lock.release()
