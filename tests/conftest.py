@@ -99,12 +99,15 @@ def marian_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def marian(marian_dir: Path):
+def marian(marian_dir: Path, mtsum_cache: Path):
     from mtsum import load_translator
 
     # One thread: with other processes on the two cores, OpenMP oversubscription made tests ~20x
-    # slower.
-    return load_translator(str(marian_dir), device="cpu", threads=1, backend="transformers")
+    # slower. The cache is named: a session fixture runs before the per-test MTSUM_CACHE_DIR, and
+    # would otherwise remember the checkpoint's hash in the user's own cache.
+    return load_translator(
+        str(marian_dir), device="cpu", threads=1, backend="transformers", cache_dir=mtsum_cache
+    )
 
 
 @pytest.fixture(scope="session")
@@ -115,10 +118,12 @@ def bart_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def bart(bart_dir: Path):
+def bart(bart_dir: Path, mtsum_cache: Path):
     from mtsum import load_summarizer
 
-    return load_summarizer(str(bart_dir), device="cpu", threads=1, backend="transformers")
+    return load_summarizer(
+        str(bart_dir), device="cpu", threads=1, backend="transformers", cache_dir=mtsum_cache
+    )
 
 
 @pytest.fixture

@@ -354,3 +354,6 @@ def test_cli_summarizes_it_with_max_words_above_the_model_limit(
     assert lowered.startswith("max words 800 (~1120 tokens) is more than ")
     assert "at most 255 tokens (~182 words)" in lowered
     assert doc["chunking"]["rounds"][-1]["max_new_tokens"] == 255
+    # ... and so does stderr, once, naming the document.
+    assert f"mtsum: warning: long.txt: {lowered}\n" in done.stderr
+    assert done.stderr.count(lowered) == 1

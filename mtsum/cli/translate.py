@@ -150,7 +150,7 @@ def summarize(
                 progress=progress,
             )
         for source, result in zip(sources, results, strict=True):
-            for warning in _source_warnings(result.source):
+            for warning in (*_source_warnings(result.source), *result.summary.warnings):
                 warn(f"{source.path}: {warning}", quiet)
         if fmt is SummaryFormat.json:
             records = [
