@@ -16,7 +16,8 @@ loaded and warmed up (one small untimed call) first. In order:
    devtest Arabic articles, 40 output tokens each, forced. (a) naive transformers, one sentence
    per call; (b) mtsum, transformers backend; (c) mtsum, CTranslate2 backend, default settings;
    (d) raw CTranslate2 at the best settings a sweep finds: threads and batch, then the CPU
-   backend (``CT2_USE_MKL=0``, ``CT2_FORCE_CPU_ISA=AVX512``) at the best of those. (c) and (d)
+   backend at the best of those: ``CT2_USE_MKL=0``, and ``CT2_FORCE_CPU_ISA`` at each instruction
+   set the CPU has (from ``/proc/cpuinfo``; GENERIC always; see `machine`). (c) and (d)
    run in alternating processes, ``--rounds`` times each, and report the median pass, so that
    load from other processes on the machine hits both alike. Beam 4 (the model's default), then
    greedy.
@@ -28,7 +29,10 @@ loaded and warmed up (one small untimed call) first. In order:
    cache) then warm (the same command again: everything is skipped).
 
 Prints a markdown table with ratios against the naive system and the issue's targets, and writes
-every figure with a description of the machine to ``bench/results/speed.json``. Without
+every figure with a description of the machine (CPU model, the flags the sweep read, the ISAs it
+swept) to ``bench/results/speed.json``. Each system's result holds the 1-minute load average before
+and after it ran, and a warning is printed when either is above 0.5: other processes on the
+machine slow a system (the naive one tenfold on an oversubscribed machine). Without
 ``../shared/data`` it prints a notice and uses the seed article alone.
 """
 
@@ -43,8 +47,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from machine import ct2_isas, load_average, load_warning, read_cpu, recorded_flags
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -60,8 +67,14 @@ sys.path.insert(0, str(BENCH))
 # Raw CTranslate2 sweep: (inter_threads, intra_threads, examples per sub-batch); None: all at once.
 TRANSLATION_SWEEP = [(2, 1, 8), (2, 1, 16), (2, 1, 32), (1, 2, None)]
 SUMMARIZATION_SWEEP = [(2, 1, 1), (2, 1, 3), (1, 2, None)]
-# CPU backends tried at the best threads and batch (the default picks MKL on Intel CPUs).
-CT2_ENVS: list[dict[str, str]] = [{}, {"CT2_USE_MKL": "0"}, {"CT2_FORCE_CPU_ISA": "AVX512"}]
+# CPU backends tried at the best threads and batch (the default picks MKL on Intel CPUs), then
+# each instruction set the CPU has: forcing one it lacks makes CTranslate2 raise.
+CT2_BACKENDS: list[dict[str, str]] = [{}, {"CT2_USE_MKL": "0"}]
+
+
+def ct2_envs(isas: list[str]) -> list[dict[str, str]]:
+    """The environments of the backend sweep; the first is the default (nothing set)."""
+    return CT2_BACKENDS + [{"CT2_FORCE_CPU_ISA": isa} for isa in isas]
 
 
 # --- child side -------------------------------------------------------------------------------
@@ -172,8 +185,12 @@ def _say(message: str) -> None:
 
 
 def _child(command: list[str], args: dict[str, Any], env: dict[str, str] | None = None) -> Any:
-    """Run ``speed.py <command>`` in a fresh process; its last stdout line is the JSON result."""
-    load = os.getloadavg()[0]
+    """Run ``speed.py <command>`` in a fresh process; its last stdout line is the JSON result.
+
+    A system's result gets the load average before and after it, and a warning is printed when
+    either is high.
+    """
+    before = load_average()
     proc = subprocess.run(
         [sys.executable, __file__, *command, "--args", json.dumps(args)],
         env=_env(env),
@@ -186,8 +203,13 @@ def _child(command: list[str], args: dict[str, Any], env: dict[str, str] | None 
         sys.stderr.write(proc.stderr[-4000:])
         raise SystemExit(f"speed.py {' '.join(command)} failed with exit code {proc.returncode}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
+    after = load_average()
+    if command[0] == "system":
+        label = " ".join([command[1], *(f"{k}={v}" for k, v in (env or {}).items())])
+        _warn_load(before, after, label)
     if isinstance(result, dict):
-        result["load_average_before"] = round(load, 2)
+        result["load_average_before"] = before
+        result["load_average_after"] = after
         if env:
             result["env"] = env
     return result
@@ -210,23 +232,40 @@ def _merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "cores_busy": round(sum(cpus) / sum(walls), 2),
         "processes": len(runs),
         "load_average_before": [r["load_average_before"] for r in runs],
+        "load_average_after": [r["load_average_after"] for r in runs],
     }
+
+
+def _warn_load(before: float | None, after: float | None, system: str) -> None:
+    for load, when in ((before, "before"), (after, "after")):
+        line = load_warning(load, when, system)
+        if line:
+            _say(f"warning: {line}")
+
+
+def _loads(result: dict[str, Any]) -> dict[str, Any]:
+    """The load averages of the process that measured `result`, to keep with each of its parts."""
+    return {k: result[k] for k in ("load_average_before", "load_average_after")}
 
 
 def _sweep(
     system: str, args: dict[str, Any], grid: list[tuple[int, int, int | None]], n: int, beams: int
 ) -> tuple[list[dict[str, Any]], dict[str, int], dict[str, str]]:
-    """Threads and batch in one process, then each CPU backend at the best: (all, config, env)."""
+    """Threads and batch in one process, then each CPU backend at the best: (all, config, env).
+
+    The backends are `ct2_envs` of ``args["ct2_isas"]``, the instruction sets this CPU has.
+    """
     configs = [
         {"inter": inter, "intra": intra, "batch": batch or n, "beams": beams}
         for inter, intra, batch in grid
     ]
-    first = _child(["system", system], {**args, "configs": configs, "passes": 1})["configs"]
+    swept = _child(["system", system], {**args, "configs": configs, "passes": 1})
+    first = [{**c, **_loads(swept)} for c in swept["configs"]]
     best = max(first, key=lambda c: c["tokens_per_s"])["settings"]
     tried = [(max(first, key=lambda c: c["tokens_per_s"]), {})]
-    for env in CT2_ENVS[1:]:
+    for env in ct2_envs(args["ct2_isas"])[1:]:
         result = _child(["system", system], {**args, "configs": [best], "passes": 1}, env=env)
-        tried.append((result["configs"][0], env))
+        tried.append(({**result["configs"][0], **_loads(result)}, env))
     env = max(tried, key=lambda t: t[0]["tokens_per_s"])[1]
     everything = first + [{**r, "env": e} for r, e in tried[1:]]
     return everything, best, env
@@ -242,9 +281,7 @@ def _compare(
     for _ in range(args["rounds"]):
         c_runs.append(_child(["system", mtsum[0]], {**mtsum[1], "passes": args["fast_passes"]}))
         result = _child(["system", raw[0]], {**raw[1], "passes": args["fast_passes"]}, env=raw[2])
-        d_runs.append(
-            {**result["configs"][0], "load_average_before": result["load_average_before"]}
-        )
+        d_runs.append({**result["configs"][0], **_loads(result)})
     d = _merge(d_runs)
     d["env"] = raw[2]
     return _merge(c_runs), d
@@ -284,22 +321,31 @@ def _summarization(args: dict[str, Any], n: int) -> dict[str, Any]:
     return row
 
 
-def _machine() -> dict[str, Any]:
+def _measured(system: str, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """`measure`'s result with the load average before and after it, warned about if high."""
+    before = load_average()
+    result = measure()
+    after = load_average()
+    _warn_load(before, after, system)
+    return {**result, "load_average_before": before, "load_average_after": after}
+
+
+def _machine(isas: list[str]) -> dict[str, Any]:
     import importlib.metadata as md
 
     from speed_systems import env_summary
 
-    cpu, flags = "", set()
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name") and not cpu:
-            cpu = line.split(":", 1)[1].strip()
-        if line.startswith("flags") and not flags:
-            flags = set(line.split(":", 1)[1].split())
+    cpu = read_cpu()
+    flags = cpu.flags
     packages = ("torch", "transformers", "ctranslate2", "tokenizers", "huggingface_hub")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {
-        "cpu": cpu,
-        "cores": len(os.sched_getaffinity(0)),
+        "cpu": cpu.model,
+        "cores": cores,
         "isa": sorted(flags & {"avx2", "avx512f", "avx512_vnni", "amx_int8"}),
+        "cpu_flags_source": cpu.source,
+        "cpu_flags_used": recorded_flags(flags),
+        "ct2_isas_swept": isas,
         "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
         "python": platform.python_version(),
         "versions": {p: md.version(p) for p in packages},
@@ -312,6 +358,9 @@ def run(args: dict[str, Any]) -> dict[str, Any]:
     import speed_cli
 
     started = time.perf_counter()
+    isas = ct2_isas(read_cpu().flags)
+    args = {**args, "ct2_isas": isas}
+    _say(f"CTranslate2 instruction sets to sweep: {', '.join(isas)}")
     _say("building the checkpoints and converting them (once) ...")
     built = _child(["build"], args)
     if not built["flores"]:
@@ -328,15 +377,21 @@ def run(args: dict[str, Any]) -> dict[str, Any]:
     env = _env()
     with tempfile.TemporaryDirectory(prefix="mtsum-speed-") as tmp:
         _say("whole pipeline: mtsum summarize of the seed ...")
-        results["pipeline"] = speed_cli.pipeline_rss(Path(tmp), env)
+        results["pipeline"] = _measured(
+            "mtsum summarize", lambda: speed_cli.pipeline_rss(Path(tmp), env)
+        )
         _say("mtsum --help ...")
-        results["help"] = speed_cli.help_time(args["help_runs"], env)
+        results["help"] = _measured(
+            "mtsum --help", lambda: speed_cli.help_time(args["help_runs"], env)
+        )
         _say("mtsum batch, cold then warm ...")
-        results["batch"] = speed_cli.batch_rerun(Path(tmp) / "batch", env, CACHE / "ct2")
+        results["batch"] = _measured(
+            "mtsum batch", lambda: speed_cli.batch_rerun(Path(tmp) / "batch", env, CACHE / "ct2")
+        )
     results["resolve_local"] = _child(["resolve"], args)
     return {
         "command": " ".join([".venv/bin/python bench/speed.py", *args["argv"]]).strip(),
-        "machine": _machine(),
+        "machine": _machine(isas),
         "workload": stats,
         "built": built,
         "results": results,
