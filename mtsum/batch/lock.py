@@ -18,12 +18,14 @@ import os
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-
-from filelock import FileLock, Timeout
+from typing import TYPE_CHECKING
 
 from mtsum.atomic import write_text
 from mtsum.batch.outputs import unusable_folder
 from mtsum.errors import BusyError
+
+if TYPE_CHECKING:
+    from filelock import BaseFileLock
 
 __all__ = ["HOLDER_FILE", "LOCK_FILE", "RunLock"]
 
@@ -46,8 +48,10 @@ class RunLock:
         self.out_dir = Path(out_dir)
         self.path = self.out_dir / LOCK_FILE
         self.holder_path = self.out_dir / HOLDER_FILE
+        from filelock import FileLock  # here: a batch needs it, `import mtsum` does not
+
         # Never wait: a second batch is told at once who is working there.
-        self._lock = FileLock(self.path, timeout=0)
+        self._lock: BaseFileLock = FileLock(self.path, timeout=0)
 
     @property
     def held(self) -> bool:
@@ -61,6 +65,8 @@ class RunLock:
             BusyError: Another process holds the folder; the message names its pid and start.
             InputError: The folder cannot be created or written.
         """
+        from filelock import Timeout
+
         if self.held:
             return
         try:
