@@ -27,9 +27,9 @@ from mtsum.batch import (
     run_batch,
     settings_signature,
 )
+from mtsum.batch.document import Models, run_document
 from mtsum.batch.inputs import scan_folder
 from mtsum.batch.lock import LOCK_FILE, RunLock
-from mtsum.batch.run import Models, run_document
 from mtsum.batch.state import STATE_FILE, RunState
 from mtsum.cache import open_cache
 from mtsum.cli import app

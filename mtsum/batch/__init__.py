@@ -19,7 +19,8 @@ Modules, each importing only those above it::
     inputs     the input folder: documents and their references
     scoring    scores against the references, per document and over the corpus
     settings   options, models (loaded lazily) and the settings signature
-    run        the engine: `run_batch`, step by step, and `run_document`
+    document   one document, start to finish: `run_document`
+    run        the engine: `run_batch`, step by step
 """
 
 from __future__ import annotations
