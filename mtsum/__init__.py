@@ -14,7 +14,7 @@ from __future__ import annotations
 from mtsum._version import __version__
 from mtsum.align import Aligner, Alignment, Check, LexicalAligner, SentenceSupport
 from mtsum.arabic import arabic_share
-from mtsum.batch import BatchSettings, lazy_summarizer, lazy_translator, run_batch
+from mtsum.batch import BatchReport, BatchSettings, lazy_summarizer, lazy_translator, run_batch
 from mtsum.errors import BusyError, InputError, ModelError, MtsumError
 from mtsum.models import (
     DEFAULT_MT_MODEL,
@@ -34,7 +34,6 @@ from mtsum.pipeline import (
     summarize_texts,
     summary_sentences,
 )
-from mtsum.report import BatchReport
 from mtsum.score import (
     CorpusRouge,
     MTScore,

@@ -7,7 +7,7 @@ Layout (see seeds/README.md for the inputs)::
     INPUT_DIR/<id>.translation.ref.en.txt    OUT_DIR/<id>/result.json      everything
                                              OUT_DIR/<id>/report.md
                                              OUT_DIR/report.json, report.csv, report.md
-                                             OUT_DIR/.mtsum-state.sqlite3, .mtsum.lock
+                                             OUT_DIR/.mtsum-state.sqlite3, .mtsum.lock(.json)
 
 Modules, each importing only those above it::
 

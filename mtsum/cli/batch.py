@@ -167,9 +167,9 @@ def score(
 ) -> None:
     """ROUGE-1/2/L/Lsum of any summary against one or more references, with a signature."""
     with command_errors(ctx):
-        from mtsum.corpus import score_summary
+        from mtsum.batch.report import score_record, score_text
+        from mtsum.batch.scoring import score_summary
         from mtsum.render import dumps
-        from mtsum.report import score_record, score_text
         from mtsum.sources import read_document
 
         check_output(output)
