@@ -441,7 +441,7 @@ def test_threads_option_sets_workers(checkpoints: dict[str, Path], tmp_path: Pat
 
 def test_no_model_library_imported_by_the_module() -> None:
     code = (
-        "import sys, mtsum.ct2, mtsum.modelstore, mtsum.cli_models; "
+        "import sys, mtsum.ct2, mtsum.modelstore, mtsum.cli.models; "
         "print(sorted(m for m in ('torch', 'transformers', 'ctranslate2') if m in sys.modules))"
     )
     out = subprocess.run(

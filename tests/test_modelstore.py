@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from mtsum.cli_models import app
+from mtsum.cli.models import app
 from mtsum.errors import InputError, ModelError
 from mtsum.modelstore import CachedModel, convert_local, list_models, pull
 
