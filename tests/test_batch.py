@@ -706,9 +706,11 @@ def wait_for(proc: subprocess.Popen[bytes], test: Callable[[], bool], what: str,
         time.sleep(0.02)
 
 
-def test_kill_9_then_rerun_finishes_the_rest(
+def start_batch(
     tmp_path: Path, marian_dir: Path, bart_dir: Path
-) -> None:
+) -> tuple[subprocess.Popen[bytes], list[str], list[str], Path]:
+    """`mtsum batch` over ten documents in a subprocess: the process, the document ids, the
+    command's arguments, and the file its stderr goes to."""
     inp, out = tmp_path / "in", tmp_path / "out"
     texts = list(ARABIC.values())
     ids = [f"d{i:02d}" for i in range(10)]
@@ -721,6 +723,14 @@ def test_kill_9_then_rerun_finishes_the_rest(
         proc = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr
         )
+    return proc, ids, args, log
+
+
+def test_kill_9_then_rerun_finishes_the_rest(
+    tmp_path: Path, marian_dir: Path, bart_dir: Path
+) -> None:
+    proc, ids, args, log = start_batch(tmp_path, marian_dir, bart_dir)
+    out = tmp_path / "out"
     try:
         # While it runs, a second batch on the same folder is refused, not interleaved.
         wait_for(proc, lambda: (out / STATE_FILE).exists(), "it took the lock", log)
@@ -754,14 +764,8 @@ def test_kill_9_then_rerun_finishes_the_rest(
 
 
 def test_sigint_says_how_far_it_got(tmp_path: Path, marian_dir: Path, bart_dir: Path) -> None:
-    inp, out = tmp_path / "in", tmp_path / "out"
-    texts = list(ARABIC.values())
-    write_docs(inp, {f"d{i:02d}.txt": texts[i % 3] + f"\nالفقرة رقم {i}.\n" for i in range(10)})
-    env = {**os.environ, "MTSUM_CACHE_DIR": str(tmp_path / "user-cache")}
-    log = tmp_path / "stderr.txt"
-    command = [sys.executable, "-m", "mtsum", *cli_args(inp, out, marian_dir, bart_dir)]
-    with log.open("wb") as stderr:
-        proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+    proc, _, _, log = start_batch(tmp_path, marian_dir, bart_dir)
+    out = tmp_path / "out"
     try:
         wait_for(proc, lambda: bool(done_ids(out)), "a document was finished", log)
         proc.send_signal(signal.SIGINT)
