@@ -4,8 +4,10 @@ A crash at any moment leaves either the old file or the new one, never half a fi
 
 `write_output` is for a path a user names (``-o``): a rename would replace whatever stands there,
 so it writes atomically only where a regular file is (or none yet), through a symlink to the file
-it points at, and straight into a device or FIFO (``-o /dev/null`` stays a device). A path that
-cannot be written is an `InputError` naming it, never an internal error.
+it points at, and straight into a device or FIFO (``-o /dev/null`` stays a device).
+``/dev/stdout``, ``/dev/stderr`` and ``/dev/fd/N`` are written to that descriptor, so ``>> log``
+appends as the shell meant. A replaced file keeps its permissions. A path that cannot be written
+is an `InputError` naming it, never an internal error.
 """
 
 from __future__ import annotations
@@ -20,13 +22,21 @@ __all__ = ["output_target", "write_bytes", "write_output", "write_text"]
 
 
 def write_bytes(path: str | Path, data: bytes) -> None:
-    """Write `data` to `path` atomically, creating parent folders."""
+    """Write `data` to `path` atomically, creating parent folders. A file replaced keeps its
+    permissions; a new one gets those a plain open() would give."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        # mkstemp makes the file owner-only; give it the mode a plain open() would have.
-        os.chmod(tmp, 0o666 & ~_umask())
+        mode = os.stat(path).st_mode & 0o7777
+    except OSError:
+        mode = 0o666 & ~_umask()
+    # The temporary name keeps at most 100 bytes of the target's, so a name near the file
+    # system's 255-byte limit can still be written.
+    short = path.name.encode("utf-8", "surrogateescape")[:100].decode("utf-8", "ignore")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{short}.", suffix=".tmp")
+    try:
+        # mkstemp makes the file owner-only; give it the mode it should have.
+        os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -65,6 +75,8 @@ def output_target(path: str | Path) -> Path:
         if target.is_dir():
             raise InputError(f"{path}: is a folder; pass a file name to write to")
         above = next((p for p in target.parents if p.exists()), None)
+    except RuntimeError:  # Python 3.11's resolve() on a symlink loop
+        raise InputError(f"{path}: cannot be written (a symlink loop)") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot be written ({exc.strerror or exc})") from None
     if above is not None and not above.is_dir():
@@ -78,6 +90,17 @@ def write_output(path: str | Path, data: bytes) -> None:
     Raises:
         InputError: The path is empty, a folder, under a file, too long, or not writable.
     """
+    stream = _standard_stream(path)
+    if stream is not None:
+        # /dev/stdout is where the shell sent stdout (a file opened with >> perhaps): write to
+        # that descriptor; reopening or replacing what it names would truncate or replace it.
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(stream, view) :]
+        except OSError as exc:
+            raise InputError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+        return
     target = output_target(path)
     try:
         if target.exists() and not target.is_file():  # a device or FIFO: write into it, keep it
@@ -87,3 +110,18 @@ def write_output(path: str | Path, data: bytes) -> None:
         write_bytes(target, data)
     except OSError as exc:
         raise InputError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+
+
+_STREAMS = {"/dev/stdout": 1, "/dev/stderr": 2}
+
+
+def _standard_stream(path: str | Path) -> int | None:
+    """The file descriptor that ``/dev/stdout``, ``/dev/stderr``, ``/dev/fd/N`` or
+    ``/proc/self/fd/N`` names, or None for any other path."""
+    name = os.path.normpath(str(path))
+    if name in _STREAMS:
+        return _STREAMS[name]
+    for prefix in ("/dev/fd/", "/proc/self/fd/"):
+        if name.startswith(prefix) and name[len(prefix) :].isdigit():
+            return int(name[len(prefix) :])
+    return None

@@ -24,6 +24,7 @@ __all__ = ["csv_cell", "markdown_code", "markdown_text", "one_line"]
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _MARKDOWN_ESCAPE = frozenset("\\`*_[]|~")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_BLOCK_START = re.compile(r"^(\d*)([#>+\-=]|(?<=\d)[.)])")
 
 
 def one_line(text: str) -> str:
@@ -43,10 +44,15 @@ def markdown_text(text: str) -> str:
     Example:
         >>> markdown_text("<b>hi</b> [x](javascript:alert(1)) a|b")
         '&lt;b&gt;hi&lt;/b&gt; \\\\[x\\\\](javascript:alert(1)) a\\\\|b'
+        >>> markdown_text("# 1. not a heading"), markdown_text("2024. a year")
+        ('\\\\# 1. not a heading', '2024\\\\. a year')
     """
-    return "".join(
+    escaped = "".join(
         _ENTITIES.get(c) or (f"\\{c}" if c in _MARKDOWN_ESCAPE else c) for c in one_line(text)
     )
+    # At the start of a list item or line, "# x", "> x", "- x", "+ x" or "1. x" would make a
+    # heading, a quote or a nested list.
+    return _BLOCK_START.sub(r"\1\\\2", escaped, count=1)
 
 
 def markdown_code(text: str) -> str:

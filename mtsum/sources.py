@@ -26,6 +26,7 @@ import unicodedata
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from mtsum.errors import InputError
 from mtsum.textprep import decode_document
@@ -38,6 +39,7 @@ __all__ = [
     "document_id",
     "document_paths",
     "is_reference",
+    "read_at_most",
     "read_bounded",
     "read_document",
     "read_sources",
@@ -46,6 +48,7 @@ __all__ = [
 
 MAX_BYTES = 1_000_000  # the default limit on one input file (--max-bytes)
 MAX_ID_BYTES = 100
+_CHUNK = 1 << 20
 _REFERENCE = re.compile(r"\.(summary\.ref\d*|translation\.ref)(\.[a-z]{2})?\.txt$")
 _SEPARATORS = frozenset('/\\:*?"<>|')
 # Control, format (bidi overrides, zero-width), surrogate (undecodable bytes), private-use and
@@ -110,18 +113,37 @@ def document_id(name: str, *, reserved: Collection[str] = ()) -> str:
     return f"{_cut(safe, MAX_ID_BYTES - 9) or '_'}-{digest}"
 
 
-def read_bounded(path: str | Path, *, max_bytes: int) -> bytes:
+def read_bounded(path: str | Path, *, max_bytes: int, regular_only: bool = False) -> bytes:
     """The bytes of file `path`, refusing more than `max_bytes` after reading at most one more.
 
-    So ``/dev/zero`` or a huge file costs one bounded read, never all memory.
+    So ``/dev/zero`` or a huge file costs one bounded read, never all memory (it is read in
+    pieces, so a huge `max_bytes` allocates nothing up front).
+
+    Args:
+        path: The file.
+        max_bytes: The most bytes accepted.
+        regular_only: Open what `path` leads to without following a link swapped in since it
+            was checked and without blocking, and accept only a regular file (folder scans: a
+            FIFO would block, a device never end). A path named by the user may be a FIFO
+            (``<(cmd)``), so this is off by default.
 
     Raises:
-        InputError: The file is missing, a folder, unreadable, or larger than `max_bytes`.
+        InputError: The file is missing, a folder, unreadable, not regular (with
+            `regular_only`), or larger than `max_bytes`.
     """
     name = display_path(path)
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(max_bytes + 1)
+        if regular_only:
+            flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+            fd = os.open(os.path.realpath(path), flags)
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                os.close(fd)
+                raise InputError(f"{name}: not a regular file; only regular files are read")
+            handle = os.fdopen(fd, "rb")
+        else:
+            handle = open(path, "rb")  # noqa: SIM115 (closed by the with below)
+        with handle:
+            data = read_at_most(handle, max_bytes + 1)
     except FileNotFoundError:
         raise InputError(f"{name}: no such file; check the path") from None
     except IsADirectoryError:
@@ -136,8 +158,25 @@ def read_bounded(path: str | Path, *, max_bytes: int) -> bytes:
     return data
 
 
+def read_at_most(handle: BinaryIO, limit: int) -> bytes:
+    """Up to `limit` bytes from `handle`, read in pieces of at most 1 MiB."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = handle.read(min(_CHUNK, limit - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
 def read_document(
-    path: str | Path, *, max_bytes: int = MAX_BYTES, encoding: str | None = None
+    path: str | Path,
+    *,
+    max_bytes: int = MAX_BYTES,
+    encoding: str | None = None,
+    regular_only: bool = False,
 ) -> str:
     """Read a document file (at most `max_bytes`) and decode it with
     `mtsum.textprep.decode_document`.
@@ -153,7 +192,7 @@ def read_document(
         >>> read_document("seeds/000_91e72526449f324a.txt")[:5]  # doctest: +SKIP
         'دون خ'
     """
-    data = read_bounded(path, max_bytes=max_bytes)
+    data = read_bounded(path, max_bytes=max_bytes, regular_only=regular_only)
     return decode_document(data, name=display_path(path), encoding=encoding)
 
 
@@ -205,7 +244,9 @@ def read_sources(
     sources: list[Source] = []
     for item in inputs:
         if item == "-":
-            data = sys.stdin.buffer.read(max_bytes + 1)
+            if sys.stdin is None:
+                raise InputError("stdin is closed; pipe a document in, or name a file")
+            data = read_at_most(sys.stdin.buffer, max_bytes + 1)
             if len(data) > max_bytes:
                 raise InputError(
                     f"stdin: over the limit of {max_bytes:,} bytes; split the document or raise "
@@ -215,7 +256,8 @@ def read_sources(
             sources.append(Source("stdin", "-", text))
             continue
         path = Path(item)
-        if path.is_dir():
+        scanned = path.is_dir()
+        if scanned:
             found = document_paths(path)
             if not found:
                 raise InputError(f"{display_path(path)}: directory has no *.txt documents")
@@ -229,7 +271,7 @@ def read_sources(
             Source(
                 document_id(p.name),
                 display_path(p),
-                read_document(p, max_bytes=max_bytes, encoding=encoding),
+                read_document(p, max_bytes=max_bytes, encoding=encoding, regular_only=scanned),
             )
             for p in found
         )

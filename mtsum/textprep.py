@@ -132,6 +132,7 @@ _SPEECH_VERBS = frozenset(_SPEECH_VERB_WORDS.split())
 
 # High bytes of UTF-16 code units in Arabic and Latin text: ASCII, Latin-1, the Arabic block,
 # general punctuation (U+20xx) and the Arabic presentation forms (U+FBxx-U+FExx).
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _UTF16_HIGH_BYTES = frozenset({0x00, 0x06, 0x20, 0xFB, 0xFC, 0xFD, 0xFE})
 
 
@@ -226,6 +227,14 @@ def _decode_as(data: bytes, name: str, encoding: str) -> str:
         text = data.decode(encoding)
     except UnicodeDecodeError as err:
         raise InputError(f"{name}: not valid {encoding} at byte {err.start}") from None
+    except UnicodeError as err:  # a codec that cannot decode at all ("undefined")
+        raise InputError(f"{name}: cannot be decoded as {encoding} ({err})") from None
+    lone = _SURROGATE.search(text)
+    if lone is not None:  # utf-7, unicode_escape ... can spell characters that cannot exist
+        raise InputError(
+            f"{name}: decoded as {encoding} it holds an invalid character (a lone surrogate) at "
+            f"character {lone.start()}; check --encoding"
+        )
     return text.removeprefix("\ufeff")
 
 
@@ -248,12 +257,15 @@ def _utf16_without_bom(data: bytes) -> str | None:
 
 
 def _looks_like_cp1256(data: bytes) -> bool:
-    """Whether bytes that are not UTF-8 read as mostly Arabic in Windows-1256."""
+    """Whether bytes that are not UTF-8 read as mostly Arabic in Windows-1256, and not as
+    Arabic UTF-8 with a few bad bytes (whose Windows-1256 reading is mojibake of Arabic)."""
+    sample = data[:65536]
     try:
-        text = data[:65536].decode("cp1256")
+        text = sample.decode("cp1256")
     except UnicodeDecodeError:
         return False
-    return arabic_share(text) >= 0.5
+    as_utf8 = sample.decode("utf-8", errors="replace")
+    return arabic_share(text) >= 0.5 and arabic_share(as_utf8) < 0.2
 
 
 def normalize(text: str) -> str:

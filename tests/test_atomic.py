@@ -97,3 +97,35 @@ def test_write_output_refuses_with_a_clear_error(
         write_output(name, b"data")
     assert (tmp_path / "plain").read_text(encoding="utf-8") == "a file\n"
     assert list((tmp_path / "folder").iterdir()) == []
+
+
+def test_write_output_to_dev_fd_writes_the_descriptor_and_keeps_an_append(tmp_path: Path) -> None:
+    log = tmp_path / "log.txt"
+    log.write_bytes(b"line 1 important\n")
+    inode = log.stat().st_ino
+    with log.open("ab") as handle:  # what `mtsum ... -o /dev/stdout >> log.txt` hands over
+        write_output(f"/dev/fd/{handle.fileno()}", b"line 2 from mtsum\n")
+    assert log.read_bytes() == b"line 1 important\nline 2 from mtsum\n"
+    assert log.stat().st_ino == inode
+
+
+def test_write_output_keeps_a_files_permissions(tmp_path: Path) -> None:
+    private = tmp_path / "private.txt"
+    private.write_bytes(b"old")
+    private.chmod(0o600)
+    write_output(private, b"new")
+    assert private.read_bytes() == b"new" and stat.S_IMODE(private.stat().st_mode) == 0o600
+
+
+def test_write_output_takes_a_name_near_the_file_system_limit(tmp_path: Path) -> None:
+    long = tmp_path / ("n" * 250)
+    write_output(long, b"fits")
+    assert long.read_bytes() == b"fits"
+    assert [p.name for p in tmp_path.iterdir()] == [long.name]
+
+
+def test_write_output_refuses_a_symlink_loop(tmp_path: Path) -> None:
+    loop = tmp_path / "loop"
+    loop.symlink_to("loop")
+    with pytest.raises(InputError, match=re.escape("cannot be written (a symlink loop)")):
+        write_output(loop, b"data")

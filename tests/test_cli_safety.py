@@ -60,6 +60,22 @@ CASES = {
     "--encoding no codec": Case(
         ("batch", "docs", "--out", "out", "--encoding", "nope"), 3, "'nope' is not a codec"
     ),
+    "--encoding undefined": Case(
+        ("translate", "a.txt", "--encoding", "undefined"), 3, "cannot be decoded as undefined"
+    ),
+    "huge --max-bytes": Case(
+        ("score", "--hyp", "s.txt", "--ref", "s.txt", "--max-bytes", "9" * 20), 0, ""
+    ),
+    "escape codes in a name": Case(
+        ("translate", "\x1b]0;owned\x07\x1b[2J.txt"),
+        3,
+        "\ufffd]0;owned\ufffd\ufffd[2J.txt: no such",
+    ),
+    "undecodable names in JSON": Case(
+        ("score", "--hyp", "h\udcff.txt", "--ref", "s.txt", "--format", "json", "-o", "sj.json"),
+        0,
+        "",
+    ),
     "batch: hostile names": Case(("batch", "hostile", "--out", "out"), 0, ""),
     "batch: --out under a file": Case(
         ("batch", "docs", "--out", "plain/out"), 3, "cannot be used as the output folder"
@@ -78,6 +94,7 @@ def scratch(tmp_path: Path) -> Path:
     shutil.copy(SEED, cwd / "docs" / "one.txt")
     shutil.copy(SEED, cwd / "docs" / "two.txt")
     (cwd / "s.txt").write_text(SUMMARY, encoding="utf-8")
+    (cwd / os.fsdecode(b"h\xff.txt")).write_text(SUMMARY, encoding="utf-8")
     (cwd / "plain").write_text("a file, not a folder\n", encoding="utf-8")
     legacy = "قال الوزير إن المحادثات كانت مثمرة.\nوأضاف أنه سيعود غداً.\n"
     (cwd / "legacy.txt").write_bytes(legacy.encode("cp1256"))
@@ -122,3 +139,15 @@ def test_plain_mistakes_get_clear_errors(
     assert _sentinels(scratch) == before
     if name == "-o - is stdout":
         assert run.stdout.startswith(b'{\n  "mtsum"') and not (scratch / "-").exists()
+
+
+def test_closed_stdin_is_a_clear_error(tmp_path: Path) -> None:
+    run = subprocess.run(
+        ["bash", "-c", f"{sys.executable} -m mtsum translate - <&-"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 3
+    assert run.stderr == "mtsum: error: stdin is closed; pipe a document in, or name a file\n"

@@ -304,6 +304,9 @@ def test_reports_show_document_text_as_text(scene: Scene) -> None:
         ("csv_cell", "+1", "'+1"),
         ("csv_cell", "plain", "plain"),
         ("one_line", "a\x1b[31mb\u2028c", "a\ufffd[31mb c"),
+        ("markdown_text", "# Not a heading", "\\# Not a heading"),
+        ("markdown_text", "- not a list", "\\- not a list"),
+        ("markdown_text", "3. not a list", "3\\. not a list"),
     ],
 )
 def test_markup_rules(function: str, text: str, shown: str) -> None:

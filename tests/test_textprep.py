@@ -616,3 +616,27 @@ def test_encoding_option_refuses_what_is_no_text_codec(codec: str, message: str)
         decode_document(b"abc", name="f.txt", encoding=codec)
     with pytest.raises(InputError, match=re.escape("f.txt: not valid ascii at byte 1")):
         decode_document(b"a\xffc", name="f.txt", encoding="ascii")
+
+
+def test_utf8_with_a_bad_byte_is_not_called_windows_1256() -> None:
+    # Following that advice would translate mojibake.
+    data = LEGACY.encode() + b"\xff"
+    with pytest.raises(InputError) as raised:
+        decode_document(data, name="f.txt")
+    assert "Windows-1256" not in str(raised.value)
+    assert "not valid UTF-8 at byte" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("data", "codec", "message"),
+    [
+        (b"+2AA-", "utf-7", "holds an invalid character (a lone surrogate) at character 0"),
+        (b"a \\ud800", "unicode_escape", "a lone surrogate) at character 2"),
+        (b"abc", "undefined", "cannot be decoded as undefined"),
+    ],
+)
+def test_encodings_that_cannot_give_text_are_input_errors(
+    data: bytes, codec: str, message: str
+) -> None:
+    with pytest.raises(InputError, match=re.escape(message)):
+        decode_document(data, name="f.txt", encoding=codec)

@@ -41,6 +41,7 @@ import typer
 from mtsum._version import __version__
 from mtsum.cli.options import Backend, ComputeType, Device
 from mtsum.errors import MtsumError
+from mtsum.markup import one_line
 
 __all__ = [
     "EXIT_INTERNAL",
@@ -90,7 +91,7 @@ def _main(
 def warn(message: str, quiet: bool) -> None:
     """One ``mtsum: warning:`` line on stderr, unless -q."""
     if not quiet:
-        typer.echo(f"mtsum: warning: {message}", err=True)
+        typer.echo(f"mtsum: warning: {one_line(message)}", err=True)
 
 
 @contextmanager
@@ -109,7 +110,7 @@ def command_errors(ctx: typer.Context) -> Iterator[None]:
     except MtsumError as exc:
         if verbose:
             traceback.print_exc()
-        typer.echo(f"mtsum: error: {exc}", err=True)
+        typer.echo(f"mtsum: error: {one_line(str(exc))}", err=True)
         raise typer.Exit(exc.exit_code) from None
     except (typer.Exit, typer.Abort, KeyboardInterrupt):
         raise
@@ -290,4 +291,5 @@ def write(text: str, output: str | None) -> None:
     else:
         from mtsum.atomic import write_output
 
-        write_output(output, text.encode("utf-8"))
+        # surrogateescape: a file name that was not UTF-8 goes back out as the bytes it was.
+        write_output(output, text.encode("utf-8", "surrogateescape"))

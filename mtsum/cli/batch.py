@@ -41,7 +41,8 @@ from mtsum.cli.options import (
     Threads,
     TopK,
 )
-from mtsum.sources import MAX_BYTES
+from mtsum.markup import one_line
+from mtsum.sources import MAX_BYTES, display_path
 
 __all__ = ["batch", "score"]
 
@@ -145,10 +146,10 @@ def batch(
         counts = ", ".join(f"{report.count(s)} {s}" for s in ("ok", "skipped", "failed"))
         summary = f"{len(report.documents)} documents ({counts}); report in {out / 'report.md'}"
         if report.failed:
-            typer.echo(f"mtsum: error: {report.failed} failed of {summary}", err=True)
+            typer.echo(f"mtsum: error: {report.failed} failed of {one_line(summary)}", err=True)
             raise typer.Exit(EXIT_SOME_FAILED)
         if not quiet:
-            typer.echo(f"mtsum: {summary}", err=True)
+            typer.echo(f"mtsum: {one_line(summary)}", err=True)
 
 
 def score(
@@ -177,6 +178,7 @@ def score(
         references = [read_document(r, max_bytes=max_bytes, encoding=encoding) for r in ref]
         result = score_summary(hypothesis, references, lang=lang.value)
         if fmt is TextFormat.json:
-            write(dumps(score_record(str(hyp), [str(r) for r in ref], result)), output)
+            names = [display_path(r) for r in ref]
+            write(dumps(score_record(display_path(hyp), names, result)), output)
         else:
             write(score_text(result), output)

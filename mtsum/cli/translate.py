@@ -43,7 +43,7 @@ from mtsum.cli.options import (
     TopK,
 )
 from mtsum.errors import InputError
-from mtsum.sources import MAX_BYTES
+from mtsum.sources import MAX_BYTES, display_path
 
 if TYPE_CHECKING:
     from mtsum.pipeline import Source as PreparedSource
@@ -220,10 +220,10 @@ def check(
         for warning in _source_warnings(result.source):
             warn(f"{article.path}: {warning}", quiet)
         if fmt is SummaryFormat.json:
-            record = render.checked_record(article.id, str(summary), result)
+            record = render.checked_record(article.id, display_path(summary), result)
             write(render.dumps({"mtsum": __version__, **record}), output)
         elif fmt is SummaryFormat.markdown:
-            title = f"Check of {summary.name} against {article.id}"
+            title = f"Check of {display_path(summary.name)} against {article.id}"
             write(
                 render.check_markdown(title, result.source, result.check, result.signature), output
             )
