@@ -11,6 +11,7 @@ import json
 import os
 import re
 import string
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mtsum.batch import OUTPUT_FILES, BatchReport, run_batch
+from mtsum.batch.inputs import _unique_ids
 from mtsum.batch.lock import LOCK_FILE
 from mtsum.batch.state import STATE_FILE
 from mtsum.models import FunctionModel
@@ -313,3 +315,16 @@ def test_markup_rules(function: str, text: str, shown: str) -> None:
     from mtsum import markup
 
     assert getattr(markup, function)(text) == shown
+
+
+# --- many documents ------------------------------------------------------------------------------
+
+
+def test_ids_of_many_documents_take_linear_time() -> None:
+    # A set rebuilt per document took 2 s for 8,000 names, 13 s for 20,000.
+    paths = [Path(f"d{i}.txt") for i in range(20_000)] + [Path("D7.txt"), Path("d7.TXT")]
+    start = time.perf_counter()
+    ids = _unique_ids(paths, ())
+    assert time.perf_counter() - start < 2.0
+    assert len({i.lower() for i in ids}) == len(ids) == len(paths)
+    assert ids[7] == "d7" and ids[-2].startswith("D7-") and ids[-2] != ids[-1]

@@ -128,13 +128,15 @@ def _read(
 def _unique_ids(paths: Sequence[Path], reserved: Collection[str]) -> list[str]:
     """Each document's `document_id`, made unique should two ever meet."""
     ids: list[str] = []
+    taken: set[str] = set()  # lower-cased, kept as ids are made: one lookup per id, not a scan
     for path in paths:
         doc_id = document_id(path.name, reserved=reserved)
         n = 1
-        while doc_id.lower() in {i.lower() for i in ids}:
+        while doc_id.lower() in taken:
             n += 1
             doc_id = f"{document_id(path.name, reserved=[*reserved, doc_id])}-{n}"
         ids.append(doc_id)
+        taken.add(doc_id.lower())
     return ids
 
 
