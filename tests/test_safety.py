@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import string
 import time
 from pathlib import Path
@@ -22,6 +23,7 @@ from mtsum.batch import OUTPUT_FILES, BatchReport, run_batch
 from mtsum.batch.inputs import _unique_ids
 from mtsum.batch.lock import LOCK_FILE
 from mtsum.batch.state import STATE_FILE
+from mtsum.errors import InputError
 from mtsum.models import FunctionModel
 from mtsum.sources import MAX_ID_BYTES, document_id, is_reference
 
@@ -315,6 +317,52 @@ def test_markup_rules(function: str, text: str, shown: str) -> None:
     from mtsum import markup
 
     assert getattr(markup, function)(text) == shown
+
+
+# --- the resume state is mtsum's own file -------------------------------------------------------
+
+
+def test_state_that_is_a_dangling_link_is_refused(scene: Scene) -> None:
+    scene.add("a.txt")
+    scene.out.mkdir()
+    target = scene.victim / "made-by-sqlite.db"
+    (scene.out / STATE_FILE).symlink_to(target)
+    with pytest.raises(InputError, match=r"is a symlink, not an mtsum resume state"):
+        scene.run()
+    assert not target.exists() and not (scene.out / "a").exists()
+    scene.assert_contained()
+
+
+@pytest.mark.parametrize("linked", [True, False], ids=["link", "file"])
+def test_state_that_is_another_database_is_refused(scene: Scene, linked: bool) -> None:
+    scene.add("a.txt")
+    scene.out.mkdir()
+    other = scene.victim / "app.sqlite3" if linked else scene.out / STATE_FILE
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE documents (id INTEGER PRIMARY KEY, body TEXT)")
+    db.execute("INSERT INTO documents (body) VALUES ('keep me')")
+    db.commit()
+    db.close()
+    if linked:
+        (scene.out / STATE_FILE).symlink_to(other)
+        scene.before = scene.outside()
+    kept = other.read_bytes()
+    shown = "is a symlink" if linked else "is not an mtsum resume state; delete it to redo"
+    with pytest.raises(InputError, match=shown):
+        scene.run()
+    assert other.read_bytes() == kept and not (scene.out / "a").exists()
+    scene.assert_contained()
+
+
+def test_state_with_other_tables_too_is_refused(scene: Scene) -> None:
+    scene.add("a.txt")
+    scene.run()
+    db = sqlite3.connect(scene.out / STATE_FILE)
+    db.execute("CREATE TABLE notes (body TEXT)")
+    db.commit()
+    db.close()
+    with pytest.raises(InputError, match="is not an mtsum resume state"):
+        scene.run()
 
 
 # --- many documents ------------------------------------------------------------------------------

@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -270,9 +271,12 @@ def run_batch(
     lock = RunLock(out)
     state: RunState | None = None
     try:
-        if lock.path.exists():  # an OUT_DIR used before
+        # lexists: a state path that is a link, dangling or not, is refused before any model
+        # loads.
+        used = os.path.lexists(out / STATE_FILE)
+        if lock.path.exists() or used:  # an OUT_DIR used before
             lock.acquire()
-            state = RunState(out) if (out / STATE_FILE).exists() else None
+            state = RunState(out) if used else None
         tasks = plan(docs, signatures, state, force=force)
         models = load_models(tasks, translator=translator, summarizer=summarizer, cache=cache)
         if state is None:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
+import stat
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from typing import Any
 
 from mtsum.batch.outputs import unusable_folder
 from mtsum.errors import InputError
+from mtsum.sources import display_path
 
 __all__ = [
     "STATE_FILE",
@@ -76,7 +79,8 @@ class RunState:
     """The resume state of one output folder (created on first use).
 
     Raises:
-        InputError: The state file cannot be opened or is damaged.
+        InputError: The state file cannot be opened, is damaged, is a symlink or not a regular
+            file, or is some other SQLite database.
     """
 
     def __init__(self, out_dir: str | Path) -> None:
@@ -84,18 +88,24 @@ class RunState:
         # OUT_DIR must not be joined to them a second time, whatever the working directory.
         self.out_dir = Path(out_dir).absolute()
         self.path = self.out_dir / STATE_FILE
+        shown = display_path(self.path)
         try:
             self.out_dir.mkdir(parents=True, exist_ok=True)
+            _check_state_file(self.path)
             # Rollback journal, not WAL: the lock keeps writers single, and OUT_DIR stays free of
             # -wal/-shm files between runs.
             self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-            self._db.execute(_SCHEMA)
         except OSError as exc:
             raise unusable_folder(self.out_dir, exc) from None
         except sqlite3.Error as exc:
             raise InputError(
-                f"cannot use resume state {self.path} ({exc}): delete it to redo every document"
+                f"cannot use resume state {shown} ({exc}): delete it to redo every document"
             ) from exc
+        try:
+            _open_schema(self._db, shown)
+        except BaseException:
+            self._db.close()
+            raise
 
     def is_done(self, doc_id: str, content_hash: str, settings: str) -> bool:
         """Whether `doc_id` can be skipped.
@@ -210,6 +220,37 @@ class RunState:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def _check_state_file(path: Path) -> None:
+    """Refuse a state path that sqlite would follow elsewhere or cannot hold a database."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISREG(info.st_mode):
+        kind = "a symlink" if stat.S_ISLNK(info.st_mode) else "not a regular file"
+        raise InputError(
+            f"{display_path(path)}: is {kind}, not an mtsum resume state; delete it to redo "
+            "every document"
+        )
+
+
+def _open_schema(db: sqlite3.Connection, shown: str) -> None:
+    """Create the table in a new state; refuse a database that holds anything else."""
+    not_ours = InputError(f"{shown} is not an mtsum resume state; delete it to redo every document")
+    try:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if tables - {"documents"}:
+            raise not_ours
+        db.execute(_SCHEMA)
+        columns = [r[1] for r in db.execute("PRAGMA table_info(documents)")]
+    except sqlite3.Error as exc:
+        raise InputError(
+            f"cannot use resume state {shown} ({exc}): delete it to redo every document"
+        ) from exc
+    if columns != [c.strip() for c in _COLUMNS.split(",")]:
+        raise not_ours
 
 
 def _record(row: tuple[Any, ...]) -> DocRecord:
