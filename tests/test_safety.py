@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import sqlite3
 import string
 import time
@@ -18,11 +19,13 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
-from mtsum.batch import OUTPUT_FILES, BatchReport, run_batch
+from mtsum.batch import OUTPUT_FILES, BatchReport, outputs, run_batch
 from mtsum.batch.inputs import _unique_ids
 from mtsum.batch.lock import LOCK_FILE
 from mtsum.batch.state import STATE_FILE
+from mtsum.cli import app
 from mtsum.errors import InputError
 from mtsum.models import FunctionModel
 from mtsum.sources import MAX_ID_BYTES, document_id, is_reference
@@ -317,6 +320,158 @@ def test_markup_rules(function: str, text: str, shown: str) -> None:
     from mtsum import markup
 
     assert getattr(markup, function)(text) == shown
+
+
+# --- OUT_DIR/<id>: only mtsum's own folder, written through the folder it checked --------------
+
+
+def swapping(scene: Scene, doc_id: str, *, how: str, fail: bool) -> FunctionModel:
+    """A summarizer that, while it runs, replaces OUT/<doc_id> with a link to the victim folder
+    (as another process could), then answers or fails."""
+
+    def summarize(texts: list[str]) -> list[str]:
+        folder = scene.out / doc_id
+        if folder.is_dir() and not folder.is_symlink():
+            if how == "rename":
+                folder.rename(scene.out / "moved-away")
+            else:
+                shutil.rmtree(folder)
+            folder.symlink_to(scene.victim)
+        if fail:
+            raise RuntimeError("the model broke")
+        return [" ".join(t.split()[:5]) + "." for t in texts]
+
+    return FunctionModel(summarize)
+
+
+@pytest.mark.parametrize("fail", [False, True], ids=["writes", "clean-up"])
+@pytest.mark.parametrize("how", ["rename", "rmtree"])
+def test_folder_swapped_for_a_link_while_the_models_run(scene: Scene, how: str, fail: bool) -> None:
+    scene.add("doc.txt")
+    assert rows(scene.run())["doc"] == ("ok", None)
+    # Changed input: redone, and a failure's clean-up removes the outputs of the earlier run.
+    scene.add("doc.txt", ARABIC.replace("القاهرة", "دمشق"))
+    report = run_batch(
+        scene.input,
+        scene.out,
+        translator=models()["translator"],
+        summarizer=swapping(scene, "doc", how=how, fail=fail),
+    )
+    assert (scene.out / "doc").is_symlink()  # the swap happened during the run
+    status, error = rows(report)["doc"]
+    if fail:
+        assert status == "failed" and "the model broke" in (error or "")
+    scene.assert_contained()  # the victim holds translation.txt ...: none written or deleted
+    if how == "rename":  # what was written went to the folder mtsum had checked
+        assert status == "failed" or (scene.out / "moved-away" / "result.json").is_file()
+
+
+def test_existing_folder_that_mtsum_did_not_make_is_left_alone(scene: Scene) -> None:
+    scene.add("a.txt")
+    scene.add("b.txt")
+    mine = scene.out / "a"
+    mine.mkdir(parents=True)
+    (mine / "summary.txt").write_text("My own precious document.\n", encoding="utf-8")
+    kept = snapshot(mine)
+    for _ in range(2):  # a refused folder is not recorded as mtsum's, so not on a rerun either
+        report = scene.run()
+        assert rows(report)["a"] == (
+            "failed",
+            f"{mine.absolute()} exists and was not made by mtsum; move it or pass another --out",
+        )
+        assert rows(report)["b"][0] in ("ok", "skipped")
+        assert snapshot(mine) == kept
+    scene.assert_contained()
+
+
+def test_folders_mtsum_made_are_reused(scene: Scene) -> None:
+    scene.add("a.txt")
+    scene.run()
+    scene.add("a.txt", ARABIC.replace("القاهرة", "دمشق"))
+    assert rows(scene.run())["a"] == ("ok", None)  # known to the state: rewritten
+    assert rows(scene.run(force=True))["a"] == ("ok", None)
+
+
+def test_input_folder_inside_out_with_a_documents_name(tmp_path: Path) -> None:
+    # mtsum batch work/news --out work: the id "news" is the input folder itself.
+    work = tmp_path / "work"
+    news = work / "news"
+    news.mkdir(parents=True)
+    (news / "news.txt").write_text("The cat sat on the mat. It was warm.\n", encoding="utf-8")
+    (news / "summary.txt").write_text("My own precious document.\n", encoding="utf-8")
+    kept = snapshot(news)
+    report = run_batch(news, work, **models())  # type: ignore[arg-type]
+    status, error = rows(report)["news"]  # (summary.txt is a document too, and gets a folder)
+    assert status == "failed" and "was not made by mtsum" in (error or "")
+    assert snapshot(news) == kept
+
+
+def test_out_that_is_the_input_folder_is_refused(scene: Scene) -> None:
+    scene.add("a.txt")
+    (scene.input / "report.md").write_text("my notes\n", encoding="utf-8")
+    (scene.root / "same").symlink_to(scene.input)
+    kept = snapshot(scene.input)
+    for out in (scene.input, scene.root / "same", scene.input / "." / "."):
+        with pytest.raises(InputError, match="is the input folder; pass another --out"):
+            run_batch(scene.input, out, **models())  # type: ignore[arg-type]
+    assert snapshot(scene.input) == kept and sorted(os.listdir(scene.input)) == [
+        "a.txt",
+        "report.md",
+    ]
+
+
+def test_empty_out_is_refused(scene: Scene, monkeypatch: pytest.MonkeyPatch) -> None:
+    scene.add("a.txt")
+    monkeypatch.chdir(scene.work)  # "" would be the current folder, with its report.md
+    with pytest.raises(InputError, match=r"the output folder is empty; pass --out FOLDER"):
+        run_batch(scene.input, "", **models())  # type: ignore[arg-type]
+    scene.assert_contained()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason='the CLI turns --out "" into Path(".") before run_batch sees it; the --out option '
+    "must be typed str",
+)
+def test_empty_out_is_refused_by_the_cli(scene: Scene, monkeypatch: pytest.MonkeyPatch) -> None:
+    scene.add("a.txt")
+    monkeypatch.chdir(scene.work)
+    model = ["--mt-model", str(scene.root / "no-mt"), "--sum-model", str(scene.root / "no-sum")]
+    result = CliRunner().invoke(app, ["batch", str(scene.input), "--out", "", *model, "-q"])
+    assert result.exit_code == 3, result.output
+    assert "the output folder is empty" in result.stderr
+    scene.assert_contained()
+
+
+def test_leftovers_are_only_mtsums_own_temporary_files(scene: Scene) -> None:
+    scene.add("a.txt")
+    scene.run()
+    folder = scene.out / "a"
+    theirs = [".summary.txt.mynotes.tmp", ".summary.txt.12345678.tmp", ".x.mtsum-0123.tmp"]
+    for name in theirs:
+        (folder / name).write_text("mine\n", encoding="utf-8")
+    leftover = folder / ".summary.txt.mtsum-0123456789abcdef.tmp"  # as a kill leaves it
+    leftover.write_text("half a summ", encoding="utf-8")
+    assert rows(scene.run(force=True))["a"] == ("ok", None)
+    assert not leftover.exists()
+    assert all((folder / n).read_text(encoding="utf-8") == "mine\n" for n in theirs)
+    assert sorted(os.listdir(folder)) == sorted([*OUTPUT_FILES, *theirs])
+
+
+def test_by_path_where_the_platform_lacks_dir_fd(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outputs, "_DIR_FD", False)
+    scene.add("a.txt")
+    scene.add("...txt")
+    (scene.out / "b").mkdir(parents=True)
+    scene.add("b.txt")
+    report = scene.run()
+    assert [r.status for r in report.documents] == ["ok", "ok", "failed"]  # ...txt, a, b
+    assert "was not made by mtsum" in (report.documents[2].error or "")
+    (scene.out / "a" / "summary.txt").write_text("edited\n", encoding="utf-8")
+    assert [r.status for r in scene.run().documents] == ["skipped", "ok", "failed"]
+    scene.assert_contained()
 
 
 # --- the resume state is mtsum's own file -------------------------------------------------------

@@ -11,7 +11,7 @@ Layout (see seeds/README.md for the inputs)::
 
 Modules, each importing only those above it::
 
-    outputs    where files go in OUT_DIR, every write and delete checked
+    outputs    where files go in OUT_DIR: only its own folders, written through the folder checked
     state      the resume state: what is finished, by input hash, settings and output sha256
     lock       one batch at a time per OUT_DIR
     records    result.json records, a document's row, the run report (data)

@@ -1,13 +1,17 @@
 """One document of `mtsum batch`, start to finish: `run_document`.
 
 It reads nothing but the `Document` it is given and writes nothing but the document's own folder
-``OUT_DIR/<id>`` (checked by `mtsum.batch.outputs`) and its row in the resume state, so one call
-per document is all a run needs, here in `mtsum.batch.run` or on another machine.
+``OUT_DIR/<id>`` (opened once and written through that open folder, `mtsum.batch.outputs`) and
+its row in the resume state, so one call per document is all a run needs, here in
+`mtsum.batch.run` or on another machine.
 
 In order: mark the document as in progress in the state (an earlier record must not let a rerun
-skip a folder that is half rewritten); translate, summarize, align and score; write its files
+skip a folder that is half rewritten, and a kill must not leave a folder mtsum made that the
+state does not know); open its folder, made now or known to the state from an earlier run, and
+never one that mtsum did not make; translate, summarize, align and score; write its files
 atomically, result.json last; mark it done with the sha256 of each file. Whatever goes wrong
-with this document fails it alone, and its clean-up removes only files mtsum wrote there.
+with this document fails it alone, and its clean-up removes only files mtsum wrote there that
+still hold what it wrote.
 
 Timings in result.json are seconds spent in the translation model, in the summarization model,
 in the rest of the pipeline (``align``: segmenting, chunking, alignment) and in scoring.
@@ -18,17 +22,17 @@ from __future__ import annotations
 import contextlib
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import PurePosixPath
 
 from mtsum.batch.inputs import Document
-from mtsum.batch.outputs import document_folder, remove_leftovers, remove_ours, write_into
+from mtsum.batch.outputs import DocumentFolder, open_document_folder
 from mtsum.batch.records import ResultRecord, failed_record, ok_record
 from mtsum.batch.report import document_scores_markdown
 from mtsum.batch.scoring import score_document
 from mtsum.batch.settings import BatchSettings
-from mtsum.batch.state import RunState
+from mtsum.batch.state import DocRecord, OutputFile, RunState
 from mtsum.cache import CachedModel
 from mtsum.errors import InputError, ModelError, MtsumError
 from mtsum.models import GenerateOptions, Seq2Seq
@@ -83,32 +87,61 @@ def run_document(
         'ok'
     """
     start = time.perf_counter()
-    earlier = state.unchanged_outputs(doc.id)  # before this run's marks replace its record
+    earlier = state.get(doc.id)  # before this run's marks replace it
+    # Marked before the folder is made: until it is marked done again, an earlier record must not
+    # let a rerun skip a folder that is half rewritten, and a kill must not leave a folder mtsum
+    # made that the state does not know as mtsum's.
+    state.mark_failed(doc.id, doc.input_hash, signature, error=_INTERRUPTED)
     try:
-        folder = document_folder(state.out_dir, doc.id)
-        remove_leftovers(folder)
+        folder = open_document_folder(state.out_dir, doc.id, ours=earlier is not None)
     except InputError as exc:
-        return _failed(doc, signature, state, None, doc.error or str(exc), start=start)
+        error = doc.error or str(exc)
+        if earlier is None:
+            state.forget(doc.id)  # a folder refused is not mtsum's: the state must not say so
+        return _failed(doc, signature, None if earlier is None else state, None, error, start=start)
+    with folder:
+        return _run_in(doc, signature, models, settings, state, folder, earlier, note, start)
+
+
+def _run_in(
+    doc: Document,
+    signature: str,
+    models: Models | None,
+    settings: BatchSettings,
+    state: RunState,
+    folder: DocumentFolder,
+    earlier: DocRecord | None,
+    note: str | None,
+    start: float,
+) -> ResultRecord:
+    """`run_document` in the open folder of the document."""
+    folder.remove_leftovers()
+    # Outputs of an earlier input would pass for this one's: a failure removes them too.
+    remove = _files_in(doc.id, earlier.outputs) if earlier is not None else {}
     if doc.error is not None or models is None:
         error = doc.error or "no model was loaded for this document"
-        return _failed(doc, signature, state, folder, error, remove=earlier, start=start)
-    # Until it is marked done again, an earlier record must not let a rerun skip a folder that is
-    # half rewritten.
-    state.mark_failed(doc.id, doc.input_hash, signature, error=_INTERRUPTED)
-    written: list[Path] = []
+        return _failed(doc, signature, state, folder, error, remove=remove, start=start)
+    outputs: list[OutputFile] = []
     try:
         record, files = _summarize(doc, signature, models, settings, note=note)
         for name, text in files:
-            written.append(write_into(folder, name, text))
+            digest = folder.write(name, text)
+            remove[name] = digest
+            outputs.append(OutputFile(path=f"{doc.id}/{name}", sha256=digest))
         duration = time.perf_counter() - start
-        state.mark_done(doc.id, doc.input_hash, signature, outputs=written, duration_s=duration)
+        state.mark_done(doc.id, doc.input_hash, signature, outputs=outputs, duration_s=duration)
         return record
     except MtsumError as exc:
         error, trace = str(exc), None
     except Exception as exc:  # one document must never stop the others
         error, trace = f"internal error: {type(exc).__name__}: {exc}", traceback.format_exc()
-    remove = [*written, *earlier]
     return _failed(doc, signature, state, folder, error, remove=remove, trace=trace, start=start)
+
+
+def _files_in(doc_id: str, outputs: Sequence[OutputFile]) -> dict[str, str]:
+    """{name: sha256} of the recorded `outputs` that lie in the folder of `doc_id`."""
+    paths = ((PurePosixPath(f.path), f.sha256) for f in outputs)
+    return {p.name: digest for p, digest in paths if p.parent == PurePosixPath(doc_id)}
 
 
 def _summarize(
@@ -159,15 +192,19 @@ def _summarize(
 def _failed(
     doc: Document,
     signature: str,
-    state: RunState,
-    folder: Path | None,
+    state: RunState | None,
+    folder: DocumentFolder | None,
     error: str,
     *,
     start: float,
-    remove: Sequence[Path] = (),
+    remove: Mapping[str, str] | None = None,
     trace: str | None = None,
 ) -> ResultRecord:
-    """Record `doc` as failed with `error`: in its folder (when it has one) and in `state`."""
+    """Record `doc` as failed with `error`: in its folder and in `state`, each when given.
+
+    `remove` ({name: sha256}) are files mtsum wrote in the folder; those that still hold what it
+    wrote are deleted first.
+    """
     seconds = time.perf_counter() - start
     record = failed_record(
         doc.id,
@@ -179,11 +216,11 @@ def _failed(
         traceback=trace,
     )
     if folder is not None:
-        # Outputs of an earlier input would pass for this one's; only files mtsum wrote go.
-        remove_ours(folder, remove)
+        folder.remove_unchanged(remove or {})
         with contextlib.suppress(InputError):  # the run report's row still says why it failed
-            write_into(folder, "result.json", dumps(record))
-    state.mark_failed(doc.id, doc.input_hash, signature, error=error, duration_s=seconds)
+            folder.write("result.json", dumps(record))
+    if state is not None:
+        state.mark_failed(doc.id, doc.input_hash, signature, error=error, duration_s=seconds)
     return record
 
 

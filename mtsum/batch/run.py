@@ -28,7 +28,7 @@ from pathlib import Path
 from mtsum.batch.document import Models, run_document
 from mtsum.batch.inputs import Document, scan_folder
 from mtsum.batch.lock import RunLock
-from mtsum.batch.outputs import REPORT_FILES, write_report_file
+from mtsum.batch.outputs import REPORT_FILES, read_below, write_report_file
 from mtsum.batch.records import BatchReport, DocRow, english_from_record, row_from_record
 from mtsum.batch.report import report_csv, report_json, report_markdown
 from mtsum.batch.scoring import corpus_scores
@@ -37,6 +37,7 @@ from mtsum.batch.state import STATE_FILE, RunState
 from mtsum.cache import CachedModel, TranslationCache
 from mtsum.errors import InputError
 from mtsum.models import Seq2Seq
+from mtsum.sources import display_path
 
 __all__ = [
     "Outcome",
@@ -137,12 +138,13 @@ def _task(doc: Document, signature: str, state: RunState | None, *, force: bool)
 
 def _finished(out_dir: Path, doc_id: str) -> Outcome | None:
     """The outcome of a finished document, or None when its result.json is unusable."""
+    data = read_below(out_dir, f"{doc_id}/result.json")  # not through a link, not a FIFO
     try:
-        record = json.loads((out_dir / doc_id / "result.json").read_text(encoding="utf-8"))
+        record = json.loads(data.decode("utf-8")) if data is not None else None
         if not isinstance(record, dict) or record.get("status") != "ok":
             return None
         return Outcome(row_from_record(record, "skipped"), english_from_record(record))
-    except (OSError, ValueError):
+    except ValueError:
         return None
 
 
@@ -244,8 +246,9 @@ def run_batch(
         Failed documents are rows with their error, not exceptions.
 
     Raises:
-        InputError: `input_dir` is missing or has no documents, `out_dir` cannot be created or
-            written, or the resume state is damaged.
+        InputError: `input_dir` is missing or has no documents; `out_dir` is empty, the input
+            folder itself, or cannot be created or written; or the resume state is damaged or
+            not mtsum's.
         ModelError: A model that some document needs is unavailable (nothing is written).
         BusyError: Another batch holds `out_dir`.
 
@@ -257,7 +260,13 @@ def run_batch(
     """
     started = time.perf_counter()
     settings = settings if settings is not None else BatchSettings()
+    if str(out_dir) == "":  # Path("") is the current folder, whose report.md would be replaced
+        raise InputError("the output folder is empty; pass --out FOLDER")
     source, out = Path(input_dir), Path(out_dir)
+    if source.is_dir() and out.is_dir() and os.path.samefile(source, out):
+        raise InputError(
+            f"{display_path(out)}: is the input folder; pass another --out for the outputs"
+        )
     docs = scan_folder(
         source,
         source_lang=settings.source_lang,

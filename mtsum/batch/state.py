@@ -9,7 +9,6 @@ when `RunState.is_done` says so; ``--force`` is the caller ignoring it. One writ
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
@@ -21,7 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from mtsum.batch.outputs import unusable_folder
+from mtsum.batch.outputs import content_hash, read_below, unusable_folder
 from mtsum.errors import InputError
 from mtsum.sources import display_path
 
@@ -41,16 +40,6 @@ CREATE TABLE IF NOT EXISTS documents (
     status TEXT NOT NULL CHECK (status IN ('ok', 'failed')), error TEXT,
     finished REAL NOT NULL, duration_s REAL NOT NULL, outputs TEXT NOT NULL
 )"""
-
-
-def content_hash(data: bytes) -> str:
-    """sha256 hex digest of `data`: a document's input bytes, or an output file's.
-
-    Example:
-        >>> content_hash(b"")[:12]
-        'e3b0c44298fc'
-    """
-    return hashlib.sha256(data).hexdigest()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,14 +122,8 @@ class RunState:
         differ from what was recorded."""
         changed = []
         for output in record.outputs:
-            path = self.out_dir / output.path
-            try:
-                linked = path.is_symlink() or path.parent.is_symlink()
-                same = not linked and path.is_file()
-                same = same and content_hash(path.read_bytes()) == output.sha256
-            except OSError:
-                same = False
-            if not same:
+            data = read_below(self.out_dir, output.path)
+            if data is None or content_hash(data) != output.sha256:
                 changed.append(output)
         return changed
 
@@ -158,11 +141,12 @@ class RunState:
         content_hash: str,
         settings: str,
         *,
-        outputs: Sequence[str | Path] = (),
+        outputs: Sequence[str | Path | OutputFile] = (),
         duration_s: float = 0.0,
     ) -> None:
         """Record that `doc_id` finished and wrote `outputs` (files in OUT_DIR, each given as an
-        absolute path or relative to OUT_DIR; recorded relative to it with their sha256).
+        absolute path or relative to OUT_DIR, recorded relative to it with their sha256; or as
+        an `OutputFile` whose sha256 the caller computed when it wrote the file).
 
         Raises:
             InputError: An output is missing or outside OUT_DIR.
@@ -190,19 +174,30 @@ class RunState:
             for r in self._db.execute(f"SELECT {_COLUMNS} FROM documents ORDER BY doc_id")
         ]
 
+    def forget(self, doc_id: str) -> None:
+        """Drop the record of `doc_id`, as if it had never run."""
+        self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+
     def forget_all(self) -> None:
         """Drop every record, so that every document runs again."""
         self._db.execute("DELETE FROM documents")
 
-    def _output(self, path: str | Path) -> OutputFile:
+    def _output(self, path: str | Path | OutputFile) -> OutputFile:
+        if isinstance(path, OutputFile):
+            return path
         # A relative path is relative to OUT_DIR, as the recorded ones are.
         full = self.out_dir / path
+        data = None
         try:
-            relative = full.resolve().relative_to(self.out_dir.resolve())
-            data = full.read_bytes()
-        except (ValueError, OSError) as exc:
-            raise InputError(f"output {path} is not a file in {self.out_dir}") from exc
-        return OutputFile(path=relative.as_posix(), sha256=content_hash(data))
+            relative = full.resolve().relative_to(self.out_dir.resolve()).as_posix()
+            data = read_below(self.out_dir, relative)
+        except (ValueError, OSError):
+            pass
+        if data is None:
+            raise InputError(
+                f"output {display_path(path)} is not a file in {display_path(self.out_dir)}"
+            )
+        return OutputFile(path=relative, sha256=content_hash(data))
 
     def _put(self, row: tuple[Any, ...]) -> None:
         self._db.execute(
