@@ -520,6 +520,26 @@ def test_state_with_other_tables_too_is_refused(scene: Scene) -> None:
         scene.run()
 
 
+# --- paths that are not UTF-8 -------------------------------------------------------------------
+
+
+def test_folders_whose_names_are_not_utf8_make_a_report(scene: Scene) -> None:
+    source = scene.root / os.fsdecode(b"in\xff")
+    source.mkdir()
+    (source / "a.txt").write_text(ARABIC, encoding="utf-8")
+    (source / "b.txt").write_text(ARABIC, encoding="utf-8")
+    out = scene.out / os.fsdecode(b"out\xff")
+    (out / "b").mkdir(parents=True)  # refused, with OUT's name in its error
+    report = run_batch(source, out, **models())  # type: ignore[arg-type]
+    assert rows(report)["a"] == ("ok", None) and rows(report)["b"][0] == "failed"
+    assert report.input_dir.endswith("in\ufffd") and report.out_dir.endswith("out\ufffd")
+    written = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert written["out_dir"] == report.out_dir
+    assert "out\ufffd" in written["documents"][1]["error"]
+    assert "out\ufffd" in (out / "report.md").read_text(encoding="utf-8")
+    scene.assert_contained()
+
+
 # --- many documents ------------------------------------------------------------------------------
 
 

@@ -275,7 +275,9 @@ def run_batch(
         encoding=settings.encoding,
     )
     if out.exists() and not out.is_dir():
-        raise InputError(f"{out}: exists and is not a folder; pass a folder for --out")
+        raise InputError(
+            f"{display_path(out)}: exists and is not a folder; pass a folder for --out"
+        )
     signatures = sign(docs, settings, translator=translator, summarizer=summarizer)
     lock = RunLock(out)
     state: RunState | None = None
@@ -297,8 +299,8 @@ def run_batch(
         outcomes = run_tasks(tasks, models, settings, state, progress=progress)
         rows = [o.row for o in outcomes]
         report = BatchReport(
-            input_dir=str(source),
-            out_dir=str(out),
+            input_dir=display_path(source),
+            out_dir=display_path(out),
             documents=tuple(rows),
             corpus=corpus_scores(docs, rows, [o.english for o in outcomes]),
             settings=tuple(sorted({s for s in signatures.values() if s != _NO_SIGNATURE})),
