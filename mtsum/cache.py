@@ -209,9 +209,21 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 def _init(db: sqlite3.Connection) -> None:
-    db.execute("PRAGMA journal_mode = WAL")
-    db.execute("PRAGMA synchronous = NORMAL")  # WAL stays consistent; a crash may lose the tail
-    db.execute(_SCHEMA)
+    # Two processes opening a new file at once can get "database is locked" from the switch to
+    # WAL without sqlite's busy handler ever waiting (it refuses a lock upgrade that could
+    # deadlock); wait and try again, for as long as the busy timeout.
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            # WAL stays consistent under NORMAL; a crash may lose the last transactions.
+            db.execute("PRAGMA synchronous = NORMAL")
+            db.execute(_SCHEMA)
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def open_cache(cache_dir: str | Path | None = None) -> TranslationCache:

@@ -12,7 +12,7 @@ import pytest
 
 import mtsum
 from mtsum.cache import CACHE_FILE, CachedModel, TranslationCache, cache_key, open_cache
-from mtsum.errors import InputError
+from mtsum.errors import InputError, MtsumError
 from mtsum.models import FunctionModel, GenerateOptions
 
 OPTIONS = GenerateOptions(num_beams=2, max_new_tokens=50)
@@ -197,3 +197,20 @@ def test_damaged_file_is_moved_aside_and_rebuilt(
         assert db.execute("SELECT source, output FROM translations").fetchall() == [("a", "A")]
     with TranslationCache(path) as cache:
         assert cache.warnings == ()
+
+
+def _open_and_close(path: str) -> str:
+    try:
+        TranslationCache(path).close()
+    except MtsumError as exc:
+        return str(exc)
+    return ""
+
+
+def test_processes_opening_a_new_cache_at_once_all_get_it(tmp_path: Path) -> None:
+    # The switch to WAL of a new file can answer "database is locked" at once, without waiting.
+    spawn = multiprocessing.get_context("spawn")
+    paths = [str(tmp_path / f"c{n}" / CACHE_FILE) for n in range(15) for _ in range(4)]
+    with spawn.Pool(4) as pool:
+        errors = [e for e in pool.map(_open_and_close, paths, chunksize=1) if e]
+    assert errors == []
