@@ -428,11 +428,6 @@ def test_empty_out_is_refused(scene: Scene, monkeypatch: pytest.MonkeyPatch) -> 
     scene.assert_contained()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='the CLI turns --out "" into Path(".") before run_batch sees it; the --out option '
-    "must be typed str",
-)
 def test_empty_out_is_refused_by_the_cli(scene: Scene, monkeypatch: pytest.MonkeyPatch) -> None:
     scene.add("a.txt")
     monkeypatch.chdir(scene.work)

@@ -61,7 +61,7 @@ def _read_ref(path: Path, folder: Path, max_bytes: int, encoding: str | None) ->
     try:
         if why is not None:
             raise InputError(why)
-        data = read_bounded(path, max_bytes=max_bytes)
+        data = read_bounded(path, max_bytes=max_bytes, regular_only=True)
         text, error = decode_document(data, name=display_path(path), encoding=encoding), None
     except InputError as exc:
         return Reference(name=path.name, digest="unreadable", text=None, error=str(exc))
@@ -105,7 +105,7 @@ def _read(
     error = refusal(path, folder)
     if error is None:
         try:
-            data = read_bounded(path, max_bytes=max_bytes)
+            data = read_bounded(path, max_bytes=max_bytes, regular_only=True)
             text = decode_document(data, name=display_path(path), encoding=encoding)
             lang = detect_language(text, source_lang)
         except InputError as exc:

@@ -61,7 +61,7 @@ def batch(
         ),
     ],
     out: Annotated[
-        Path, typer.Option("--out", help="Output folder: one folder per document and a report.")
+        str, typer.Option("--out", help="Output folder: one folder per document and a report.")
     ],
     source_lang: SourceLang = Lang.auto,
     mt_model: MtModel = DEFAULT_MT_MODEL,
@@ -144,7 +144,9 @@ def batch(
             for warning in row.warnings:
                 warn(f"{row.path}: {warning}", quiet)
         counts = ", ".join(f"{report.count(s)} {s}" for s in ("ok", "skipped", "failed"))
-        summary = f"{len(report.documents)} documents ({counts}); report in {out / 'report.md'}"
+        summary = (
+            f"{len(report.documents)} documents ({counts}); report in {Path(out) / 'report.md'}"
+        )
         if report.failed:
             typer.echo(f"mtsum: error: {report.failed} failed of {one_line(summary)}", err=True)
             raise typer.Exit(EXIT_SOME_FAILED)
