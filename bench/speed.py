@@ -83,7 +83,7 @@ def ct2_envs(isas: list[str]) -> list[dict[str, str]]:
 def _build() -> dict[str, Any]:
     from checkpoints import FLORES, ensure_checkpoints, link_hub_cache
 
-    from mtsum.modelstore import pull
+    from mtsum.backends.store import pull
 
     found = ensure_checkpoints(MODELS)
     link_hub_cache(MODELS, found)
@@ -99,7 +99,7 @@ def _workload_stats(args: dict[str, Any]) -> dict[str, Any]:
     from speed_systems import summarization_workload, translation_workload
     from transformers import AutoTokenizer
 
-    from mtsum.models import resolve_model
+    from mtsum.backends.resolve import resolve_model
 
     docs = translation_workload(args["sentences"])
     segments = [s.text for doc in docs for s in doc]

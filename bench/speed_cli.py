@@ -129,8 +129,8 @@ def batch_rerun(work: Path, env: dict[str, str], ct2: Path) -> dict[str, Any]:
 
 
 def resolve_local(folders: list[Path]) -> dict[str, Any]:
-    """Seconds `mtsum.models.resolve_model` takes for local checkpoint folders (it hashes them)."""
-    from mtsum.models import resolve_model
+    """Seconds `resolve_model` takes for local checkpoint folders (it hashes them)."""
+    from mtsum.backends.resolve import resolve_model
 
     figures = {}
     for folder in folders:

@@ -28,7 +28,7 @@ from typing import Any
 
 from checkpoints import FLORES, ROOT, SEED
 
-from mtsum.models import GenerateOptions, Seq2Seq
+from mtsum.backends.base import GenerateOptions, Seq2Seq
 from mtsum.textprep import Segment, segment
 
 SEED_ENGLISH = ROOT / "seeds" / "000_91e72526449f324a.translation.ref.en.txt"
@@ -192,7 +192,7 @@ def naive_hf(
     import torch
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-    from mtsum.models import resolve_model
+    from mtsum.backends.resolve import resolve_model
 
     model_dir = resolve_model(name, role=task, option="-").path
     start = time.perf_counter()
@@ -308,7 +308,7 @@ def _ct2_threads(model: Any) -> dict[str, Any]:
         import torch
 
         return {"torch_threads": torch.get_num_threads()}
-    from mtsum.ct2 import thread_split
+    from mtsum.backends.ct2 import thread_split
 
     # CTranslate2 does not report intra threads; mtsum picks them with thread_split.
     inter, intra = thread_split(len(os.sched_getaffinity(0)))
@@ -369,8 +369,8 @@ def ct2_raw(
     import ctranslate2
     from transformers import AutoTokenizer
 
-    from mtsum.ct2 import convert
-    from mtsum.models import resolve_model
+    from mtsum.backends.convert import convert
+    from mtsum.backends.resolve import resolve_model
     from mtsum.paths import cache_dir
 
     resolved = resolve_model(name, role=task, option="-")

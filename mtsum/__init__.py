@@ -14,18 +14,17 @@ from __future__ import annotations
 from mtsum._version import __version__
 from mtsum.align import Aligner, Alignment, Check, LexicalAligner, SentenceSupport
 from mtsum.arabic import arabic_share
-from mtsum.batch import BatchReport, BatchSettings, lazy_summarizer, lazy_translator, run_batch
-from mtsum.errors import BusyError, InputError, ModelError, MtsumError
-from mtsum.models import (
+from mtsum.backends import load_summarizer, load_translator
+from mtsum.backends.base import (
     DEFAULT_MT_MODEL,
     DEFAULT_SUM_MODEL,
     FunctionModel,
     GenerateOptions,
     ModelInfo,
     Seq2Seq,
-    load_summarizer,
-    load_translator,
 )
+from mtsum.batch import BatchReport, BatchSettings, lazy_summarizer, lazy_translator, run_batch
+from mtsum.errors import BusyError, InputError, ModelError, MtsumError
 from mtsum.pipeline import (
     CheckedSummary,
     DocumentSummary,

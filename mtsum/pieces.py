@@ -56,7 +56,7 @@ def split_to_fit(
 
     Args:
         text: The text the span lies in (offsets of the pieces index it).
-        count_tokens: The model's counter (`mtsum.models.Seq2Seq.count_tokens`): each text's
+        count_tokens: The model's counter (`mtsum.backends.Seq2Seq.count_tokens`): each text's
             input length, special tokens included.
         limit: The most tokens a piece may have.
         start, end: The span to split; the whole text by default.

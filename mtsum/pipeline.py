@@ -13,8 +13,9 @@ from dataclasses import dataclass, replace
 from mtsum._version import __version__
 from mtsum.align import DEFAULT_THRESHOLD, Aligner, Check, LexicalAligner, check_summary
 from mtsum.arabic import detect_language, text_arabic_share
+from mtsum.backends import load_translator
+from mtsum.backends.base import Seq2Seq
 from mtsum.errors import InputError
-from mtsum.models import Seq2Seq, load_translator
 from mtsum.summarize import SummarizeOptions, Summary
 from mtsum.summarize import summarize as summarize_stage
 from mtsum.textprep import paragraphs, segment, split_sentences

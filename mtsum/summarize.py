@@ -30,8 +30,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from mtsum._version import __version__
+from mtsum.backends.base import GenerateOptions, Seq2Seq
 from mtsum.errors import InputError, ModelError
-from mtsum.models import GenerateOptions, Seq2Seq
 from mtsum.pieces import pack, split_to_fit
 from mtsum.textprep import split_sentences
 

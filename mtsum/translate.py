@@ -3,7 +3,7 @@
 Nothing is cut: a segment above the safety limit (in the model's own tokens) is split at clause
 punctuation, then between words, then between characters inside a "word" longer than the limit
 (see `mtsum.pieces`), and every piece is translated and joined back. Output bounds never pass
-what the model's decoder can position (`mtsum.models.within_positions`).
+what the model's decoder can position (`mtsum.backends.within_positions`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 
 from mtsum._version import __version__
 from mtsum.arabic import arabic_share
+from mtsum.backends.base import GenerateOptions, Seq2Seq
 from mtsum.errors import InputError
-from mtsum.models import GenerateOptions, Seq2Seq
 from mtsum.pieces import split_to_fit
 from mtsum.textprep import Segment, segment
 

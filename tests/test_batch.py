@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from mtsum.backends.base import FunctionModel, Seq2Seq
+from mtsum.backends.cache import open_cache
 from mtsum.batch import (
     OUTPUT_FILES,
     BatchReport,
@@ -31,10 +33,8 @@ from mtsum.batch.document import Models, run_document
 from mtsum.batch.inputs import scan_folder
 from mtsum.batch.lock import LOCK_FILE, RunLock
 from mtsum.batch.state import STATE_FILE, RunState
-from mtsum.cache import open_cache
 from mtsum.cli import app
 from mtsum.errors import BusyError, InputError, ModelError
-from mtsum.models import FunctionModel, Seq2Seq
 from mtsum.score import join_sentences
 from mtsum.summarize import SummarizeOptions
 from mtsum.translate import TranslateOptions

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 import mtsum
-from mtsum.cache import CACHE_FILE, CachedModel, TranslationCache, cache_key, open_cache
+from mtsum.backends.base import FunctionModel, GenerateOptions
+from mtsum.backends.cache import CACHE_FILE, CachingTranslator, TranslationCache, cache_key, open_cache
 from mtsum.errors import InputError, MtsumError
-from mtsum.models import FunctionModel, GenerateOptions
 
 OPTIONS = GenerateOptions(num_beams=2, max_new_tokens=50)
 
@@ -32,7 +32,7 @@ def upper_model(seen: list[str] | None = None, **kwargs: str) -> FunctionModel:
 def test_miss_then_hit(tmp_path: Path) -> None:
     inner = upper_model()
     with TranslationCache(tmp_path / CACHE_FILE) as cache:
-        model = CachedModel(inner, cache)
+        model = CachingTranslator(inner, cache)
         assert model.generate(["a", "b"], OPTIONS, max_new_tokens=[5, 5]) == ["A", "B"]
         assert (model.hits, model.misses, inner.calls) == (0, 2, 1)
         assert model.generate(["a", "b"], OPTIONS, max_new_tokens=[5, 5]) == ["A", "B"]
@@ -41,10 +41,10 @@ def test_miss_then_hit(tmp_path: Path) -> None:
 
 def test_second_model_over_same_file_makes_no_calls(tmp_path: Path) -> None:
     with TranslationCache(tmp_path / CACHE_FILE) as cache:
-        CachedModel(upper_model(), cache).generate(["x y"], OPTIONS, max_new_tokens=[9])
+        CachingTranslator(upper_model(), cache).generate(["x y"], OPTIONS, max_new_tokens=[9])
     inner = upper_model()
     with TranslationCache(tmp_path / CACHE_FILE) as cache:
-        model = CachedModel(inner, cache)
+        model = CachingTranslator(inner, cache)
         assert model.generate(["x y"], OPTIONS, max_new_tokens=[9]) == ["X Y"]
     assert (inner.calls, model.hits, model.misses) == (0, 1, 0)
 
@@ -55,12 +55,12 @@ def test_rerun_of_translate_generates_nothing(
 ) -> None:
     first = upper_model()
     with open_cache(tmp_path) as cache:
-        [doc1] = mtsum.translate([seed_text], CachedModel(first, cache))
+        [doc1] = mtsum.translate([seed_text], CachingTranslator(first, cache))
     second = upper_model()
     # Other batches mean other batch caps; the cached outputs must still be found.
     options = mtsum.TranslateOptions(batch_tokens=batch_tokens)
     with open_cache(tmp_path) as cache:
-        cached = CachedModel(second, cache)
+        cached = CachingTranslator(second, cache)
         [doc2] = mtsum.translate([seed_text], cached, options=options)
     assert first.calls > 0
     assert second.calls == 0
@@ -106,8 +106,8 @@ def test_key_covers_everything_that_changes_the_output(
     bound = int(change.get("bound", 5))
     text = str(change.get("text", "a"))
     with TranslationCache(tmp_path / CACHE_FILE) as cache:
-        CachedModel(base, cache).generate(["a"], OPTIONS, max_new_tokens=[5])
-        model = CachedModel(changed, cache)
+        CachingTranslator(base, cache).generate(["a"], OPTIONS, max_new_tokens=[5])
+        model = CachingTranslator(changed, cache)
         model.generate([text], options, max_new_tokens=[bound])
     assert (model.hits, changed.calls) == ((1, 0) if hit else (0, 1))
 
@@ -116,7 +116,7 @@ def test_order_kept_with_mixed_hits_and_misses(tmp_path: Path) -> None:
     seen: list[str] = []
     inner = upper_model(seen)
     with TranslationCache(tmp_path / CACHE_FILE) as cache:
-        model = CachedModel(inner, cache)
+        model = CachingTranslator(inner, cache)
         model.generate(["b", "d"], OPTIONS, max_new_tokens=[5, 5])
         seen.clear()
         out = model.generate(["a", "b", "c", "d", "e", "c"], OPTIONS, max_new_tokens=[5] * 6)
@@ -189,7 +189,7 @@ def test_damaged_file_is_moved_aside_and_rebuilt(
     with TranslationCache(path) as cache:
         assert len(cache.warnings) == 1
         assert "damaged" in cache.warnings[0] and ".corrupt" in cache.warnings[0]
-        model = CachedModel(upper_model(), cache)
+        model = CachingTranslator(upper_model(), cache)
         assert model.generate(["a"], OPTIONS, max_new_tokens=[5]) == ["A"]
     assert (tmp_path / (CACHE_FILE + ".corrupt")).read_bytes() == garbage
     assert "damaged" in caplog.text

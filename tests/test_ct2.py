@@ -17,9 +17,10 @@ import pytest
 from bart_fixture import build_bart, english_lines
 from conftest import ROOT, seed_lines
 
-from mtsum import ct2
+from mtsum.backends import convert, ct2
+from mtsum.backends.base import GenerateOptions
+from mtsum.backends.resolve import ResolvedModel, resolve_model
 from mtsum.errors import InputError, ModelError
-from mtsum.models import GenerateOptions, ResolvedModel, resolve_model
 
 BOUNDS = [3, 12, 7, 20, 30, 9, 16, 25]
 GREEDY = GenerateOptions(num_beams=1, max_new_tokens=30)
@@ -127,7 +128,7 @@ class _RecordingTokenizer:
 def test_float32_greedy_equals_transformers(
     checkpoints: dict[str, Path], tmp_path: Path, kind: str, options: GenerateOptions
 ) -> None:
-    from mtsum.hf import load_hf
+    from mtsum.backends.hf import load_hf
 
     path = checkpoints[kind]
     texts = _texts(kind)
@@ -218,13 +219,13 @@ def test_beam_search_runs_with_model_defaults(checkpoints: dict[str, Path], tmp_
 
 def _counting(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     calls: list[Path] = []
-    real = ct2._convert_into
+    real = convert._convert_into
 
     def counted(source: Path, out: Path, compute_type: str) -> None:
         calls.append(out)
         real(source, out, compute_type)
 
-    monkeypatch.setattr(ct2, "_convert_into", counted)
+    monkeypatch.setattr(convert, "_convert_into", counted)
     return calls
 
 
@@ -252,17 +253,17 @@ def test_crash_mid_conversion_leaves_nothing(
         (out / "model.bin").write_bytes(b"half a model")
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(ct2, "_convert_into", crash)
+    monkeypatch.setattr(convert, "_convert_into", crash)
     resolved = _resolved(checkpoints["marian"])
     with pytest.raises(ModelError, match=r"could not be converted.*disk full"):
-        ct2.convert(resolved, compute_type="int8", cache=tmp_path)
-    assert not ct2.converted_path(resolved, compute_type="int8", cache=tmp_path).exists()
+        convert.convert(resolved, compute_type="int8", cache=tmp_path)
+    assert not convert.converted_path(resolved, compute_type="int8", cache=tmp_path).exists()
     assert list((tmp_path / "ct2").iterdir()) == []
 
 
 def test_damaged_copy_says_how_to_recover(checkpoints: dict[str, Path], tmp_path: Path) -> None:
     resolved = _resolved(checkpoints["marian"])
-    path = ct2.convert(resolved, compute_type="int8", cache=tmp_path)
+    path = convert.convert(resolved, compute_type="int8", cache=tmp_path)
     (path / "model.bin").write_bytes(b"not a model")
     with pytest.raises(ModelError, match="delete that folder to convert again"):
         _load(checkpoints["marian"], "marian", tmp_path, "int8")
@@ -271,8 +272,8 @@ def test_damaged_copy_says_how_to_recover(checkpoints: dict[str, Path], tmp_path
 _CHILD = """
 import os, shutil, sys, time
 from pathlib import Path
-from mtsum import ct2
-from mtsum.models import resolve_model
+from mtsum.backends import convert, ct2
+from mtsum.backends.resolve import resolve_model
 
 source, cache, template, barrier, mode = sys.argv[1:6]
 
@@ -288,9 +289,9 @@ def fake(src, out, compute_type):
     shutil.rmtree(out)
     shutil.copytree(template, out)
 
-ct2._convert_into = fake
+convert._convert_into = fake
 resolved = resolve_model(source, role="test", option="--model")
-print(ct2.convert(resolved, compute_type="float32", cache=Path(cache)))
+print(convert.convert(resolved, compute_type="float32", cache=Path(cache)))
 """
 
 
@@ -310,7 +311,7 @@ def _child(*args: Path | str) -> subprocess.Popen[str]:
 def template(checkpoints: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real float32 conversion of the Marian fixture, for fake converters to copy."""
     cache = tmp_path_factory.mktemp("template-cache")
-    return ct2.convert(_resolved(checkpoints["marian"]), compute_type="float32", cache=cache)
+    return convert.convert(_resolved(checkpoints["marian"]), compute_type="float32", cache=cache)
 
 
 def test_two_processes_converting_at_once_leave_one_good_copy(
@@ -344,12 +345,12 @@ def test_killed_conversion_is_cleaned_up_by_the_next(
     child.communicate(timeout=60)
     assert child.returncode == 3
     resolved = _resolved(source)
-    final = ct2.converted_path(resolved, compute_type="float32", cache=cache)
+    final = convert.converted_path(resolved, compute_type="float32", cache=cache)
     [orphan] = (cache / "ct2").iterdir()
     assert orphan.name.startswith(f".{final.name}.") and not final.exists()
 
     calls = _counting(monkeypatch)
-    assert ct2.convert(resolved, compute_type="float32", cache=cache) == final
+    assert convert.convert(resolved, compute_type="float32", cache=cache) == final
     assert len(calls) == 1
     assert [p.name for p in (cache / "ct2").iterdir()] == [final.name]
 
@@ -365,10 +366,10 @@ def test_can_convert_by_model_type(tmp_path: Path, model_type: str | None, suppo
     config = "{}" if model_type is None else f'{{"model_type": "{model_type}"}}'
     (tmp_path / "config.json").write_text(config, encoding="utf-8")
     resolved = ResolvedModel(name="x/y", path=tmp_path, revision="r1")
-    assert ct2.can_convert(resolved) is supported
+    assert convert.can_convert(resolved) is supported
     if not supported:
         with pytest.raises(ModelError, match=f"type {model_type or 'unknown'}.*transformers"):
-            ct2.convert(resolved, compute_type="int8", cache=tmp_path / "cache")
+            convert.convert(resolved, compute_type="int8", cache=tmp_path / "cache")
 
 
 @pytest.mark.parametrize(
@@ -381,14 +382,14 @@ def test_can_convert_by_model_type(tmp_path: Path, model_type: str | None, suppo
 )
 def test_converted_path_names(name: str, revision: str, folder: str) -> None:
     resolved = ResolvedModel(name=name, path=Path("/m"), revision=revision)
-    path = ct2.converted_path(resolved, compute_type="int8", cache=Path("/c"))
+    path = convert.converted_path(resolved, compute_type="int8", cache=Path("/c"))
     assert path == Path("/c/ct2") / folder
 
 
 def test_unknown_compute_type_is_an_input_error(checkpoints: dict[str, Path]) -> None:
     resolved = _resolved(checkpoints["marian"])
     with pytest.raises(InputError, match=r"'int4'.*int8"):
-        ct2.convert(resolved, compute_type="int4", cache=Path("/nonexistent"))
+        convert.convert(resolved, compute_type="int4", cache=Path("/nonexistent"))
 
 
 def test_compute_type_the_device_lacks_fails_before_converting(
@@ -441,7 +442,7 @@ def test_threads_option_sets_workers(checkpoints: dict[str, Path], tmp_path: Pat
 
 def test_no_model_library_imported_by_the_module() -> None:
     code = (
-        "import sys, mtsum.ct2, mtsum.modelstore, mtsum.cli.models; "
+        "import sys, mtsum.backends.ct2, mtsum.backends.store, mtsum.cli.models; "
         "print(sorted(m for m in ('torch', 'transformers', 'ctranslate2') if m in sys.modules))"
     )
     out = subprocess.run(

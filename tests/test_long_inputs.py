@@ -25,8 +25,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mtsum
+from mtsum.backends.base import FunctionModel, GenerateOptions
 from mtsum.errors import InputError
-from mtsum.models import FunctionModel, GenerateOptions
 from mtsum.pieces import Piece, split_to_fit
 from mtsum.summarize import SummarizeOptions, summarize
 from mtsum.translate import TranslateOptions
@@ -169,11 +169,11 @@ def test_an_input_over_the_positions_is_an_input_error(models: dict, backend: st
 def test_a_conversion_without_the_output_limit_reads_it_from_the_checkpoint(
     marian_dir: Path, tmp_path: Path
 ) -> None:
-    from mtsum import ct2
-    from mtsum.models import resolve_model
+    from mtsum.backends import convert, ct2
+    from mtsum.backends.resolve import resolve_model
 
     resolved = resolve_model(str(marian_dir), role="test", option="--model")
-    record = ct2.convert(resolved, compute_type="int8", cache=tmp_path) / ct2.METADATA
+    record = convert.convert(resolved, compute_type="int8", cache=tmp_path) / convert.METADATA
     data = json.loads(record.read_text(encoding="utf-8"))
     assert data["runtime"].pop("max_output_tokens") == 511
     record.write_text(json.dumps(data), encoding="utf-8")  # as converted by an older mtsum

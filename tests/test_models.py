@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import mtsum
-from mtsum.models import resolve_model
+from mtsum.backends.resolve import resolve_model
 
 
 def test_local_directory_resolves_with_content_revision(marian_dir: Path) -> None:
@@ -66,7 +66,7 @@ def test_local_revision_is_remembered_until_a_file_changes(
     import os
     import shutil
 
-    from mtsum import models
+    from mtsum.backends import resolve as models
 
     copy = shutil.copytree(marian_dir, tmp_path / "copy")
     old = time.time() - 60  # settled files: older than the racy window
@@ -98,7 +98,7 @@ def test_local_revision_is_remembered_until_a_file_changes(
 
 
 def test_a_broken_revision_memo_is_ignored(marian_dir: Path, tmp_path: Path) -> None:
-    from mtsum import models
+    from mtsum.backends import resolve as models
 
     cache = tmp_path / "cache"
     cache.mkdir()

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from mtsum.backends.store import StoredModel, convert_local, list_models, pull
 from mtsum.cli.models import app
 from mtsum.errors import InputError, ModelError
-from mtsum.modelstore import CachedModel, convert_local, list_models, pull
 
 runner = CliRunner()
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -56,7 +56,7 @@ def test_list_ignores_conversions_in_progress(tmp_path: Path) -> None:
 def test_list_includes_hub_snapshots(tmp_path: Path) -> None:
     hub = _fake_hub_cache(tmp_path / "hub")
     [model] = list_models(tmp_path / "mtsum", hub_cache=hub)
-    assert model == CachedModel(
+    assert model == StoredModel(
         kind="huggingface",
         name="org/tiny-model",
         revision=COMMIT,
@@ -102,7 +102,7 @@ def test_cli_convert_and_list(marian_dir: Path, tmp_path: Path) -> None:
 
 
 def test_cli_list_empty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("mtsum.modelstore._hub_models", lambda hub_cache: [])
+    monkeypatch.setattr("mtsum.backends.store._hub_models", lambda hub_cache: [])
     result = runner.invoke(app, ["list", "--cache-dir", str(tmp_path)])
     assert result.exit_code == 0 and result.stdout.strip() == "no models cached"
 

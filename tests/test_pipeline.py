@@ -6,7 +6,7 @@ import pytest
 from test_align import ARTICLE, COPIED, FUSED, INVENTED, WRONG_NUMBER
 
 import mtsum
-from mtsum.models import FunctionModel
+from mtsum.backends.base import FunctionModel
 from mtsum.pipeline import check_document, summarize_texts, summary_sentences
 
 # An "Arabic" article whose translation we control: paragraph i says "فقرة i" and translates to

@@ -20,9 +20,9 @@ import pytest
 from conftest import ROOT, seed_lines
 from typer.testing import CliRunner
 
+from mtsum.backends.base import GenerateOptions
+from mtsum.backends.hf import HFSeq2Seq, generate_kwargs
 from mtsum.cli import app
-from mtsum.hf import HFSeq2Seq, generate_kwargs
-from mtsum.models import GenerateOptions
 
 NOT_ARABIC = "0% of the letters are Arabic"
 # One thread: other processes share the two cores, and torch would oversubscribe them.

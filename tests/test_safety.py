@@ -21,13 +21,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from mtsum.backends.base import FunctionModel
 from mtsum.batch import OUTPUT_FILES, BatchReport, outputs, run_batch
 from mtsum.batch.inputs import _unique_ids
 from mtsum.batch.lock import LOCK_FILE
 from mtsum.batch.state import STATE_FILE
 from mtsum.cli import app
 from mtsum.errors import InputError
-from mtsum.models import FunctionModel
 from mtsum.sources import MAX_ID_BYTES, document_id, is_reference
 
 ARABIC = "زار وزير الخارجية القاهرة يوم الأربعاء.\n\nوقال إن المحادثات كانت مثمرة.\n"

@@ -14,8 +14,8 @@ import pytest
 from bart_fixture import english_lines
 
 import mtsum
+from mtsum.backends.base import FunctionModel, GenerateOptions, Seq2Seq
 from mtsum.errors import InputError, ModelError
-from mtsum.models import FunctionModel, GenerateOptions, Seq2Seq
 from mtsum.summarize import Chunk, Chunking, SummarizeOptions, summarize
 from mtsum.textprep import split_sentences
 

@@ -1,4 +1,4 @@
-"""mtsum.tokens rebuilds the checkpoints' tokenizers without transformers, token for token.
+"""mtsum.backends.tokens rebuilds the checkpoints' tokenizers without transformers, token for token.
 
 The reference is the transformers tokenizer of the same tiny checkpoint; the texts are the seed,
 its English reference, FLORES-200 lines when ../shared/data is present, and awkward strings.
@@ -16,9 +16,9 @@ import pytest
 from bart_fixture import english_lines
 from conftest import ENGLISH_TRAINING, ROOT, SHARED_DATA, seed_lines
 
-from mtsum import ct2, tokens
+from mtsum.backends import convert, ct2, tokens
+from mtsum.backends.resolve import resolve_model
 from mtsum.errors import ModelError
-from mtsum.models import resolve_model
 
 AWKWARD = [
     "",
@@ -113,7 +113,7 @@ def test_converted_model_runs_without_torch_or_transformers(
     marian_dir: Path, tmp_path: Path
 ) -> None:
     resolved = resolve_model(str(marian_dir), role="test", option="--model")
-    ct2.convert(resolved, compute_type="int8", cache=tmp_path)
+    convert.convert(resolved, compute_type="int8", cache=tmp_path)
     script = (
         "import sys\n"
         "from mtsum import load_translator, translate\n"
@@ -132,17 +132,17 @@ def test_converted_model_runs_without_torch_or_transformers(
 
 def test_conversion_from_an_older_mtsum_is_completed(marian_dir: Path, tmp_path: Path) -> None:
     resolved = resolve_model(str(marian_dir), role="test", option="--model")
-    path = ct2.convert(resolved, compute_type="int8", cache=tmp_path)
-    record = json.loads((path / ct2.METADATA).read_text(encoding="utf-8"))
+    path = convert.convert(resolved, compute_type="int8", cache=tmp_path)
+    record = json.loads((path / convert.METADATA).read_text(encoding="utf-8"))
     runtime = record.pop("runtime")
-    (path / ct2.METADATA).write_text(json.dumps(record), encoding="utf-8")
+    (path / convert.METADATA).write_text(json.dumps(record), encoding="utf-8")
     copied = ["source.spm", "target.spm", "vocab.json"]  # what an older conversion lacks
     for name in copied:
         (path / name).unlink()
     model = ct2.load_ct2(
         resolved, task="translation", device="cpu", threads=1, compute_type="int8", cache=tmp_path
     )
-    assert json.loads((path / ct2.METADATA).read_text(encoding="utf-8"))["runtime"] == runtime
+    assert json.loads((path / convert.METADATA).read_text(encoding="utf-8"))["runtime"] == runtime
     assert model.count_tokens(["قال الوزير"]) == [len(model.tokenizer.encode(["قال الوزير"])[0])]
     assert all((path / name).is_file() for name in copied)
     assert not list(path.glob(".*"))  # no staging left behind
@@ -158,5 +158,5 @@ def test_marian_with_separate_vocabularies_stays_on_transformers(
     (copy / "tokenizer_config.json").write_text(
         json.dumps({**config, "separate_vocabs": True}), encoding="utf-8"
     )
-    assert ct2.can_convert(resolve_model(str(marian_dir), role="test", option="--model"))
-    assert not ct2.can_convert(resolve_model(str(copy), role="test", option="--model"))
+    assert convert.can_convert(resolve_model(str(marian_dir), role="test", option="--model"))
+    assert not convert.can_convert(resolve_model(str(copy), role="test", option="--model"))

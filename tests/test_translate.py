@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import mtsum
-from mtsum.models import FunctionModel
+from mtsum.backends.base import FunctionModel
 from mtsum.translate import TranslateOptions, is_repetitive
 
 GREEDY = TranslateOptions(num_beams=1, length_ratio=0.2, length_slack=3, retry_no_repeat_ngram=0)

@@ -26,6 +26,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from mtsum.backends.base import GenerateOptions, Seq2Seq
+from mtsum.backends.cache import CachingTranslator
 from mtsum.batch.inputs import Document
 from mtsum.batch.outputs import DocumentFolder, open_document_folder
 from mtsum.batch.records import ResultRecord, failed_record, ok_record
@@ -33,9 +35,7 @@ from mtsum.batch.report import document_scores_markdown
 from mtsum.batch.scoring import score_document
 from mtsum.batch.settings import BatchSettings
 from mtsum.batch.state import DocRecord, OutputFile, RunState
-from mtsum.cache import CachedModel
 from mtsum.errors import InputError, ModelError, MtsumError
-from mtsum.models import GenerateOptions, Seq2Seq
 from mtsum.pipeline import summarize_texts
 from mtsum.render import dumps, summary_markdown, summary_record
 from mtsum.score import join_sentences
@@ -51,7 +51,7 @@ class Models:
 
     translator: Seq2Seq | None
     summarizer: Seq2Seq
-    cached: CachedModel | None = None  # the translator, when it goes through the cache
+    cached: CachingTranslator | None = None  # the translator, when it goes through the cache
 
 
 def run_document(

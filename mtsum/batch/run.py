@@ -25,6 +25,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mtsum.backends.base import Seq2Seq
+from mtsum.backends.cache import CachingTranslator, TranslationCache
 from mtsum.batch.document import Models, run_document
 from mtsum.batch.inputs import Document, scan_folder
 from mtsum.batch.lock import RunLock
@@ -34,9 +36,7 @@ from mtsum.batch.report import report_csv, report_json, report_markdown
 from mtsum.batch.scoring import corpus_scores
 from mtsum.batch.settings import BatchSettings, LazyModel, identity, load, settings_signature
 from mtsum.batch.state import STATE_FILE, RunState
-from mtsum.cache import CachedModel, TranslationCache
 from mtsum.errors import InputError
-from mtsum.models import Seq2Seq
 from mtsum.sources import display_path
 
 __all__ = [
@@ -159,7 +159,7 @@ def load_models(
     cache: TranslationCache | None,
 ) -> Models | None:
     """The models the documents to run need (None when none needs any); the translator only for
-    an Arabic one, wrapped in `CachedModel` when a `cache` is given.
+    an Arabic one, wrapped in `CachingTranslator` when a `cache` is given.
 
     Raises:
         ModelError: A model cannot be loaded.
@@ -168,7 +168,7 @@ def load_models(
     if not work:
         return None
     mt = load(translator) if any(d.lang == "ar" for d in work) else None
-    cached = CachedModel(mt, cache) if mt is not None and cache is not None else None
+    cached = CachingTranslator(mt, cache) if mt is not None and cache is not None else None
     return Models(translator=cached or mt, summarizer=load(summarizer), cached=cached)
 
 
@@ -238,7 +238,7 @@ def run_batch(
         summarizer: A summarization model, or a `LazyModel` loaded only if a document needs work.
         settings: Options of every stage; `BatchSettings()` by default.
         force: Redo every document, finished or not.
-        cache: A translation cache; the translator is wrapped in `CachedModel` when given.
+        cache: A translation cache; the translator is wrapped in `CachingTranslator` when given.
         progress: Called with (documents done, documents in all), skipped ones included.
 
     Returns:

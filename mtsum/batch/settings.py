@@ -2,7 +2,7 @@
 both that a finished document is recorded under.
 
 A model comes in loaded (any `Seq2Seq`) or as a `LazyModel`: a name whose identity (checkpoint and
-revision, found on disk by `mtsum.models.resolve_model`) is known at once and whose weights are
+revision, found on disk by `mtsum.backends.resolve_model`) is known at once and whose weights are
 loaded only when some document needs them, so a rerun that has nothing to do loads none.
 `settings_signature` puts the identities and every option into one string; a document is redone
 when its signature changes.
@@ -19,15 +19,10 @@ from typing import Any
 from mtsum._version import __version__
 from mtsum.align import DEFAULT_THRESHOLD, LexicalAligner
 from mtsum.arabic import LANGUAGES
+from mtsum.backends import load_summarizer, load_translator
+from mtsum.backends.base import DEFAULT_MT_MODEL, DEFAULT_SUM_MODEL, Seq2Seq
+from mtsum.backends.resolve import resolve_model
 from mtsum.errors import InputError
-from mtsum.models import (
-    DEFAULT_MT_MODEL,
-    DEFAULT_SUM_MODEL,
-    Seq2Seq,
-    load_summarizer,
-    load_translator,
-    resolve_model,
-)
 from mtsum.paths import cache_dir as mtsum_cache
 from mtsum.sources import MAX_BYTES
 from mtsum.summarize import SummarizeOptions
@@ -80,7 +75,7 @@ class LazyModel:
     """A model known by name now and loaded by `load` only when some document needs it.
 
     Its identity (name and revision, for the settings signature) comes from
-    `mtsum.models.resolve_model`, which finds the checkpoint on disk without loading it.
+    `mtsum.backends.resolve_model`, which finds the checkpoint on disk without loading it.
     """
 
     name: str

@@ -89,8 +89,8 @@ def batch(
 ) -> None:
     """Translate, summarize, check and score every document of a folder; resumable."""
     with command_errors(ctx):
+        from mtsum.backends.cache import open_cache
         from mtsum.batch import BatchSettings, lazy_summarizer, lazy_translator, run_batch
-        from mtsum.cache import open_cache
         from mtsum.summarize import SummarizeOptions
         from mtsum.translate import TranslateOptions
 

@@ -1,5 +1,5 @@
 """`mtsum models pull|convert|list`: fetch, convert and list models ahead of a run (thin; see
-`mtsum.modelstore`).
+`mtsum.backends.store`).
 
 `app` is the ``models`` command group; `mtsum.cli` registers these commands on it and adds it to
 the main app. Errors map to the same exit codes as every other command (4: model unavailable,
@@ -28,7 +28,7 @@ from mtsum.cli.options import (
 )
 
 if TYPE_CHECKING:
-    from mtsum.modelstore import CachedModel
+    from mtsum.backends.store import StoredModel
 
 __all__ = ["app", "convert", "list_", "pull"]
 
@@ -50,7 +50,7 @@ def pull(
 ) -> None:
     """Download a model (unless cached) and convert it for CTranslate2."""
     with command_errors(ctx):
-        from mtsum.modelstore import pull as run
+        from mtsum.backends.store import pull as run
 
         with library_output(quiet):
             model = run(name, compute_type=compute_type.value, cache=cache_dir)
@@ -66,7 +66,7 @@ def convert(
 ) -> None:
     """Convert a local checkpoint for CTranslate2."""
     with command_errors(ctx):
-        from mtsum.modelstore import convert_local
+        from mtsum.backends.store import convert_local
 
         with library_output(quiet):
             model = convert_local(path, compute_type=compute_type.value, cache=cache_dir)
@@ -80,7 +80,7 @@ def list_(
 ) -> None:
     """List converted models and cached Hugging Face checkpoints."""
     with command_errors(ctx):
-        from mtsum.modelstore import list_models
+        from mtsum.backends.store import list_models
 
         models = list_models(cache_dir)
         if fmt is TextFormat.json:
@@ -91,7 +91,7 @@ def list_(
             typer.echo("\n".join(_line(m) for m in models))
 
 
-def _line(model: CachedModel) -> str:
+def _line(model: StoredModel) -> str:
     kind = model.compute_type or "checkpoint"
     return (
         f"{model.name}@{model.revision}\t{model.kind}\t{kind}\t"

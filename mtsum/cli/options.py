@@ -19,8 +19,9 @@ from typing import Annotated, Any
 import typer
 
 from mtsum.arabic import LANGUAGES
-from mtsum.ct2 import COMPUTE_TYPES
-from mtsum.models import BACKENDS, DEFAULT_MT_MODEL, DEFAULT_SUM_MODEL
+from mtsum.backends import BACKENDS, DEVICES
+from mtsum.backends.base import DEFAULT_MT_MODEL, DEFAULT_SUM_MODEL
+from mtsum.backends.convert import COMPUTE_TYPES
 from mtsum.summarize import PRESETS
 
 __all__ = [
@@ -72,10 +73,7 @@ Preset = _choices("Preset", PRESETS)
 ComputeType = _choices("ComputeType", COMPUTE_TYPES)  # CTranslate2's weight types
 
 
-class Device(str, Enum):
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
+Device = _choices("Device", DEVICES)
 
 
 class TextFormat(str, Enum):

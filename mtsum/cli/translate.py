@@ -70,7 +70,7 @@ def translate(
     """Translate Arabic documents to English, paragraph for paragraph."""
     with command_errors(ctx):
         from mtsum import render
-        from mtsum.models import load_translator
+        from mtsum.backends import load_translator
         from mtsum.sources import read_sources
         from mtsum.translate import TranslateOptions
         from mtsum.translate import translate as run
@@ -117,7 +117,8 @@ def summarize(
     """Translate (when Arabic), summarize, and show the paragraphs behind every sentence."""
     with command_errors(ctx):
         from mtsum import render
-        from mtsum.models import load_summarizer, load_translator, resolve_model
+        from mtsum.backends import load_summarizer, load_translator
+        from mtsum.backends.resolve import resolve_model
         from mtsum.paths import cache_dir as mtsum_cache
         from mtsum.pipeline import summarize_texts
         from mtsum.sources import read_sources
@@ -193,7 +194,7 @@ def check(
     """Check a summary written elsewhere: what in it does the article support?"""
     with command_errors(ctx):
         from mtsum import render
-        from mtsum.models import load_translator
+        from mtsum.backends import load_translator
         from mtsum.pipeline import check_document, summary_sentences
         from mtsum.sources import read_document, read_sources
 

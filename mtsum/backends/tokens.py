@@ -29,7 +29,7 @@ _FAST_FILE = "tokenizer.json"
 
 
 class Tokens(Protocol):
-    """What `mtsum.ct2.CT2Seq2Seq` needs from a tokenizer."""
+    """What `mtsum.backends.ct2.CT2Seq2Seq` needs from a tokenizer."""
 
     def encode(self, texts: Sequence[str]) -> list[list[str]]:
         """Each text's input tokens, special tokens included (as the model is fed)."""

@@ -1,4 +1,4 @@
-"""A translation cache on disk, and `CachedModel`, which makes it invisible to the stages.
+"""A translation cache on disk, and `CachingTranslator`, which makes it invisible to the stages.
 
 One sqlite file, ``<cache_dir>/translations.sqlite3``, maps (model and revision, backend, compute
 type, generation settings, per-text length bound, source text) to the model's output. Several
@@ -9,7 +9,7 @@ only a cache. The move is reported in `TranslationCache.warnings` and logged; no
 
 Example:
     >>> with open_cache(None) as cache:  # doctest: +SKIP
-    ...     docs = translate(texts, CachedModel(load_translator(), cache))
+    ...     docs = translate(texts, CachingTranslator(load_translator(), cache))
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from mtsum.backends.base import GenerateOptions, ModelInfo, Seq2Seq
 from mtsum.errors import BusyError, InputError, ModelError, MtsumError
-from mtsum.models import GenerateOptions, ModelInfo, Seq2Seq
 from mtsum.paths import cache_dir as default_cache_dir
 
-__all__ = ["CACHE_FILE", "CacheKey", "CachedModel", "TranslationCache", "cache_key", "open_cache"]
+__all__ = ["CACHE_FILE", "CacheKey", "CachingTranslator", "TranslationCache", "cache_key", "open_cache"]
 
 CACHE_FILE = "translations.sqlite3"
 BUSY_TIMEOUT_MS = 30_000
@@ -243,7 +243,7 @@ def open_cache(cache_dir: str | Path | None = None) -> TranslationCache:
 
 
 @dataclass
-class CachedModel:
+class CachingTranslator:
     """A `Seq2Seq` that answers from `cache` and runs `model` only for texts not cached yet.
 
     `hits` and `misses` count texts. Misses go to the wrapped model in one call, in their order.
@@ -252,7 +252,7 @@ class CachedModel:
         >>> from mtsum.models import FunctionModel
         >>> inner = FunctionModel(lambda xs: [x.upper() for x in xs])
         >>> with TranslationCache(tmp / "t.sqlite3") as cache:  # doctest: +SKIP
-        ...     m = CachedModel(inner, cache)
+        ...     m = CachingTranslator(inner, cache)
         ...     m.generate(["a", "a"], m.defaults, max_new_tokens=[5, 5])
         ['A', 'A']
     """

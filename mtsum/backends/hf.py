@@ -12,8 +12,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from mtsum.backends.base import GenerateOptions, ModelInfo, within_positions
+from mtsum.backends.resolve import ResolvedModel
 from mtsum.errors import ModelError
-from mtsum.models import GenerateOptions, ModelInfo, ResolvedModel, within_positions
 
 __all__ = [
     "HFSeq2Seq",

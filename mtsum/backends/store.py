@@ -1,7 +1,7 @@
 """The models mtsum keeps on disk: fetch and convert ahead of time, list what is there.
 
-Converted CTranslate2 models live in ``<cache>/ct2/`` (see `mtsum.ct2`); the checkpoints they came
-from stay in the Hugging Face cache, which `list_models` reports too.
+Converted CTranslate2 models live in ``<cache>/ct2/`` (see `mtsum.backends.convert`); the
+checkpoints they came from stay in the Hugging Face cache, which `list_models` reports too.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from pathlib import Path
 from mtsum.errors import InputError
 from mtsum.paths import cache_dir
 
-__all__ = ["CachedModel", "convert_local", "list_models", "pull"]
+__all__ = ["StoredModel", "convert_local", "list_models", "pull"]
 
 _OPTION = "`mtsum models convert`"
 
 
 @dataclass(frozen=True, kw_only=True)
-class CachedModel:
+class StoredModel:
     """One model on disk: a converted CTranslate2 copy or a Hugging Face checkpoint snapshot.
 
     ``kind`` is ``ctranslate2`` or ``huggingface``; ``compute_type`` is empty for checkpoints.
@@ -33,12 +33,12 @@ class CachedModel:
     path: str
 
 
-def pull(name: str, *, compute_type: str = "int8", cache: str | Path | None = None) -> CachedModel:
+def pull(name: str, *, compute_type: str = "int8", cache: str | Path | None = None) -> StoredModel:
     """Find or download a checkpoint, then convert it for CTranslate2 (once).
 
     Args:
         name: Hub name (``Helsinki-NLP/opus-mt-ar-en``) or local checkpoint directory.
-        compute_type: Weight quantization, one of `mtsum.ct2.COMPUTE_TYPES`.
+        compute_type: Weight quantization, one of `mtsum.backends.convert.COMPUTE_TYPES`.
         cache: The mtsum cache folder (default: `mtsum.paths.cache_dir`).
 
     Returns:
@@ -52,8 +52,8 @@ def pull(name: str, *, compute_type: str = "int8", cache: str | Path | None = No
         >>> pull("Helsinki-NLP/opus-mt-ar-en").compute_type  # doctest: +SKIP
         'int8'
     """
-    from mtsum.ct2 import convert
-    from mtsum.models import resolve_model
+    from mtsum.backends.convert import convert
+    from mtsum.backends.resolve import resolve_model
 
     resolved = resolve_model(name, role="hub", option=_OPTION, cache=cache_dir(cache))
     return _describe(convert(resolved, compute_type=compute_type, cache=cache_dir(cache)))
@@ -61,15 +61,15 @@ def pull(name: str, *, compute_type: str = "int8", cache: str | Path | None = No
 
 def convert_local(
     path: str | Path, *, compute_type: str = "int8", cache: str | Path | None = None
-) -> CachedModel:
+) -> StoredModel:
     """Convert a local checkpoint directory (saved with ``save_pretrained``) for CTranslate2.
 
     Raises:
         InputError: `path` is not a directory, or an unknown compute type.
         ModelError: The directory is no checkpoint, or the model cannot be converted.
     """
-    from mtsum.ct2 import convert
-    from mtsum.models import resolve_model
+    from mtsum.backends.convert import convert
+    from mtsum.backends.resolve import resolve_model
 
     local = Path(path).expanduser()
     if not local.is_dir():
@@ -82,7 +82,7 @@ def convert_local(
 
 def list_models(
     cache: str | Path | None = None, *, hub_cache: str | Path | None = None, hub: bool = True
-) -> list[CachedModel]:
+) -> list[StoredModel]:
     """Converted models in ``<cache>/ct2/``, then (with `hub`) the Hugging Face cache's models.
 
     Args:
@@ -103,8 +103,8 @@ def list_models(
     return sorted(models, key=lambda m: (m.kind, m.name, m.revision, m.compute_type))
 
 
-def _describe(path: Path) -> CachedModel:
-    from mtsum.ct2 import METADATA
+def _describe(path: Path) -> StoredModel:
+    from mtsum.backends.convert import METADATA
 
     try:
         meta = json.loads((path / METADATA).read_text(encoding="utf-8"))
@@ -112,7 +112,7 @@ def _describe(path: Path) -> CachedModel:
         # Not written by mtsum: the folder name still says what it is.
         parts = path.name.split("--")
         meta = {"name": parts[0], "revision": "--".join(parts[1:-1]), "compute_type": parts[-1]}
-    return CachedModel(
+    return StoredModel(
         kind="ctranslate2",
         name=str(meta.get("name", path.name)),
         revision=str(meta.get("revision", "")),
@@ -122,7 +122,7 @@ def _describe(path: Path) -> CachedModel:
     )
 
 
-def _hub_models(hub_cache: str | Path | None) -> list[CachedModel]:
+def _hub_models(hub_cache: str | Path | None) -> list[StoredModel]:
     from huggingface_hub import scan_cache_dir
     from huggingface_hub.errors import CacheNotFound
 
@@ -132,7 +132,7 @@ def _hub_models(hub_cache: str | Path | None) -> list[CachedModel]:
         # No hub cache yet, or the path is not a folder: nothing downloaded there.
         return []
     return [
-        CachedModel(
+        StoredModel(
             kind="huggingface",
             name=repo.repo_id,
             revision=revision.commit_hash,
