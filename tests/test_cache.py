@@ -12,7 +12,13 @@ import pytest
 
 import mtsum
 from mtsum.backends.base import FunctionModel, GenerateOptions
-from mtsum.backends.cache import CACHE_FILE, CachingTranslator, TranslationCache, cache_key, open_cache
+from mtsum.backends.cache import (
+    CACHE_FILE,
+    CachingTranslator,
+    TranslationCache,
+    cache_key,
+    open_cache,
+)
 from mtsum.errors import InputError, MtsumError
 
 OPTIONS = GenerateOptions(num_beams=2, max_new_tokens=50)

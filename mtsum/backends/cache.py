@@ -31,7 +31,14 @@ from mtsum.backends.base import GenerateOptions, ModelInfo, Seq2Seq
 from mtsum.errors import BusyError, InputError, ModelError, MtsumError
 from mtsum.paths import cache_dir as default_cache_dir
 
-__all__ = ["CACHE_FILE", "CacheKey", "CachingTranslator", "TranslationCache", "cache_key", "open_cache"]
+__all__ = [
+    "CACHE_FILE",
+    "CacheKey",
+    "CachingTranslator",
+    "TranslationCache",
+    "cache_key",
+    "open_cache",
+]
 
 CACHE_FILE = "translations.sqlite3"
 BUSY_TIMEOUT_MS = 30_000
