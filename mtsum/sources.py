@@ -189,8 +189,12 @@ def read_document(
             message names the file and the problem).
 
     Example:
-        >>> read_document("seeds/000_91e72526449f324a.txt")[:5]  # doctest: +SKIP
-        'دون خ'
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = Path(folder, "doc.txt")
+        ...     _ = path.write_bytes("\\ufeffمرحبا بكم.\\n".encode())  # a UTF-8 BOM is dropped
+        ...     read_document(path)
+        'مرحبا بكم.\\n'
     """
     data = read_bounded(path, max_bytes=max_bytes, regular_only=regular_only)
     return decode_document(data, name=display_path(path), encoding=encoding)

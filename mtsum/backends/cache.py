@@ -77,8 +77,8 @@ def cache_key(info: ModelInfo, options: GenerateOptions, bound: int, text: str) 
     the key holds the text's effective bound, ``min(bound, options.max_new_tokens)``, instead.
 
     Example:
-        >>> from mtsum.models import FunctionModel
-        >>> m = FunctionModel(str.upper)
+        >>> from mtsum.backends.base import FunctionModel
+        >>> m = FunctionModel(lambda xs: xs)
         >>> cache_key(m.info, m.defaults, 20, "a").settings.split("|")[0]
         'num_beams=4'
     """
@@ -256,12 +256,17 @@ class CachingTranslator:
     `hits` and `misses` count texts. Misses go to the wrapped model in one call, in their order.
 
     Example:
-        >>> from mtsum.models import FunctionModel
+        >>> import tempfile
+        >>> from mtsum.backends.base import FunctionModel
         >>> inner = FunctionModel(lambda xs: [x.upper() for x in xs])
-        >>> with TranslationCache(tmp / "t.sqlite3") as cache:  # doctest: +SKIP
+        >>> with tempfile.TemporaryDirectory() as tmp, TranslationCache(Path(tmp, "t.db")) as cache:
         ...     m = CachingTranslator(inner, cache)
         ...     m.generate(["a", "a"], m.defaults, max_new_tokens=[5, 5])
+        ...     m.generate(["a", "b"], m.defaults, max_new_tokens=[5, 5])
         ['A', 'A']
+        ['A', 'B']
+        >>> inner.calls, m.hits, m.misses  # "a" generated once, then read from the cache
+        (2, 1, 3)
     """
 
     model: Seq2Seq

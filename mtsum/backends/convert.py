@@ -115,8 +115,9 @@ def convert(resolved: ResolvedModel, *, compute_type: str, cache: Path) -> Path:
         ModelError: The model type is not supported or the conversion failed.
 
     Example:
-        >>> convert(resolve_model("m", role="translation", option="--mt-model"),
-        ...         compute_type="int8", cache=cache_dir())  # doctest: +SKIP
+        >>> opus = resolve_model("Helsinki-NLP/opus-mt-ar-en", role="translation",
+        ...                      option="--mt-model")  # doctest: +SKIP
+        >>> convert(opus, compute_type="int8", cache=cache_dir())  # doctest: +SKIP
     """
     final = converted_path(resolved, compute_type=compute_type, cache=cache)
     if final.is_dir():

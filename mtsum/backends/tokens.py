@@ -81,6 +81,9 @@ def describe(tokenizer: Any, source: Path, out: Path) -> TokenizerSpec:
             tokenizer with separate source and target vocabularies.
 
     Example:
+        With ``ckpt`` the folder of a hub BART checkpoint (distilbart-cnn-12-6) and ``out`` an
+        empty folder:
+
         >>> spec = describe(AutoTokenizer.from_pretrained(ckpt), ckpt, out)  # doctest: +SKIP
         >>> load(spec, out).encode(["Hello"])  # doctest: +SKIP
         [['<s>', 'Hello', '</s>']]
