@@ -42,6 +42,7 @@ from mtsum.score import (
     rouge_many,
     translation_scores,
 )
+from mtsum.signature import Signature
 from mtsum.sources import Source, read_document, read_sources
 from mtsum.summarize import SummarizeOptions, Summary
 from mtsum.textprep import Segment, normalize, segment
@@ -78,6 +79,7 @@ __all__ = [
     "Segment",
     "SentenceSupport",
     "Seq2Seq",
+    "Signature",
     "Source",
     "SummarizeOptions",
     "Summary",

@@ -78,7 +78,10 @@ class Aligner(Protocol):
     """Scores summary sentences against candidate source units (paragraphs or fused pairs)."""
 
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """The aligner and every setting that changes its scores, as one signature field's
+        value (no ``|``), e.g. ``lexical(porter,idf=yes,...)``."""
+        ...
 
     def score(self, sentences: Sequence[str], units: Sequence[str]) -> list[list[float]]:
         """Return a len(sentences) x len(units) matrix of support scores in [0, 1]."""
@@ -194,10 +197,10 @@ class LexicalAligner:
 
     @property
     def name(self) -> str:
-        """A signature of this aligner and its settings, e.g. for a report header."""
+        """This aligner and its settings, e.g. ``lexical(porter,idf=yes,numbers=2,...)``."""
         return (
-            f"lexical|porter|idf:{'yes' if self.idf else 'no'}|numbers:{self.number_weight:g}"
-            f"|names:{self.name_weight:g}|bigrams:{self.bigram_weight:g}"
+            f"lexical(porter,idf={'yes' if self.idf else 'no'},numbers={self.number_weight:g},"
+            f"names={self.name_weight:g},bigrams={self.bigram_weight:g})"
         )
 
     def score(self, sentences: Sequence[str], units: Sequence[str]) -> list[list[float]]:

@@ -16,6 +16,7 @@ from mtsum.arabic import detect_language, text_arabic_share
 from mtsum.backends import load_translator
 from mtsum.backends.base import Seq2Seq
 from mtsum.errors import InputError
+from mtsum.signature import Signature
 from mtsum.summarize import SummarizeOptions, Summary
 from mtsum.summarize import summarize as summarize_stage
 from mtsum.textprep import paragraphs, segment, split_sentences
@@ -24,7 +25,8 @@ from mtsum.translate import DocumentTranslation, TranslateOptions, translate
 __all__ = [
     "CheckedSummary",
     "DocumentSummary",
-    "Source",
+    "PreparedSource",
+    "align_signature",
     "check",
     "check_document",
     "language_warnings",
@@ -35,7 +37,7 @@ __all__ = [
 
 
 @dataclass(frozen=True, kw_only=True)
-class Source:
+class PreparedSource:
     """A document ready to summarize: English paragraphs, paired by index with the originals."""
 
     lang: str
@@ -50,10 +52,10 @@ class Source:
 class DocumentSummary:
     """Everything `mtsum summarize` reports for one document."""
 
-    source: Source
+    source: PreparedSource
     summary: Summary
     check: Check
-    signature: str
+    signature: Signature
 
 
 # Below this share of Arabic letters a document read as English is not worth a warning.
@@ -78,7 +80,7 @@ def prepare(
     source_lang: str = "auto",
     translate_options: TranslateOptions | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> list[Source]:
+) -> list[PreparedSource]:
     """Translate the Arabic documents (all in one batched run) and pair paragraphs by index.
 
     Args:
@@ -101,7 +103,7 @@ def prepare(
         if lang == "ar":
             doc = next(found)
             sources.append(
-                Source(
+                PreparedSource(
                     lang="ar",
                     english=tuple(doc.paragraphs),
                     original=tuple(doc.source_paragraphs),
@@ -114,7 +116,7 @@ def prepare(
         if not english:
             raise InputError(f"document {index} has no text to summarize")
         sources.append(
-            Source(
+            PreparedSource(
                 lang="en",
                 english=tuple(english),
                 original=tuple(english),
@@ -187,24 +189,25 @@ def summarize_texts(
     aligner = aligner if aligner is not None else LexicalAligner()
     results = []
     for source, summary in zip(sources, summaries, strict=True):
-        checked = _check(source, list(summary.sentences), aligner, top_k, threshold)
-        parts = [summary.signature, _align_signature(aligner, top_k, threshold)]
+        checked = _check_and_flag(source, list(summary.sentences), aligner, top_k, threshold)
+        signature = summary.signature + align_signature(aligner, top_k, threshold)
         if source.translation is not None:
-            parts.insert(0, source.translation.signature)
+            signature = source.translation.signature + signature
         results.append(
-            DocumentSummary(
-                source=source, summary=summary, check=checked, signature=" || ".join(parts)
-            )
+            DocumentSummary(source=source, summary=summary, check=checked, signature=signature)
         )
     return results
 
 
-def _align_signature(aligner: Aligner, top_k: int, threshold: float) -> str:
-    return f"align:{aligner.name}|top:{top_k}|thr:{threshold}|mtsum:{__version__}"
+def align_signature(aligner: Aligner, top_k: int, threshold: float) -> Signature:
+    """The `Signature` of how a summary was checked: aligner, top-k and support threshold."""
+    return Signature.of(
+        ("align", aligner.name), ("top", top_k), ("thr", threshold), ("mtsum", __version__)
+    )
 
 
-def _check(
-    source: Source, sentences: list[str], aligner: Aligner, top_k: int, threshold: float
+def _check_and_flag(
+    source: PreparedSource, sentences: list[str], aligner: Aligner, top_k: int, threshold: float
 ) -> Check:
     """Align, then add the translation flags of the paragraphs each sentence leans on."""
     if not sentences:
@@ -229,9 +232,9 @@ def _check(
 class CheckedSummary:
     """A summary checked against its (prepared) source, with the signature of how."""
 
-    source: Source
+    source: PreparedSource
     check: Check
-    signature: str
+    signature: Signature
 
 
 def check_document(
@@ -252,11 +255,11 @@ def check_document(
         [source], translator=translator, source_lang=source_lang, progress=progress
     )
     aligner = aligner if aligner is not None else LexicalAligner()
-    checked = _check(prepared, list(sentences), aligner, top_k, threshold)
-    parts = [_align_signature(aligner, top_k, threshold)]
+    checked = _check_and_flag(prepared, list(sentences), aligner, top_k, threshold)
+    signature = align_signature(aligner, top_k, threshold)
     if prepared.translation is not None:
-        parts.insert(0, prepared.translation.signature)
-    return CheckedSummary(source=prepared, check=checked, signature=" || ".join(parts))
+        signature = prepared.translation.signature + signature
+    return CheckedSummary(source=prepared, check=checked, signature=signature)
 
 
 def check(

@@ -10,8 +10,8 @@ from typing import Any
 from mtsum._version import __version__
 from mtsum.align import Alignment, Check
 from mtsum.markup import markdown_code, markdown_text, one_line
-from mtsum.pipeline import CheckedSummary, DocumentSummary
-from mtsum.pipeline import Source as PreparedSource
+from mtsum.pipeline import CheckedSummary, DocumentSummary, PreparedSource
+from mtsum.signature import Signature
 from mtsum.sources import Source
 from mtsum.translate import DocumentTranslation
 
@@ -40,7 +40,7 @@ def translation_record(source: Source, doc: DocumentTranslation) -> dict[str, An
     return {
         "id": source.id,
         "path": source.path,
-        "signature": doc.signature,
+        "signature": str(doc.signature),
         "warnings": list(doc.warnings),
         "paragraphs": doc.paragraphs,
         "segments": [asdict(s) for s in doc.segments],
@@ -102,7 +102,7 @@ def summary_record(doc_id: str, path: str, result: DocumentSummary) -> dict[str,
         "lang": source.lang,
         "arabic_share": round(source.arabic_share, 4),
         "warnings": list(source.warnings),
-        "signature": result.signature,
+        "signature": str(result.signature),
         "summary": result.summary.text,
         "check": check_record(source, result.check),
         "chunking": asdict(result.summary.chunking),
@@ -146,12 +146,12 @@ def checked_record(doc_id: str, summary_path: str, result: CheckedSummary) -> di
         "lang": result.source.lang,
         "arabic_share": round(result.source.arabic_share, 4),
         "warnings": list(result.source.warnings),
-        "signature": result.signature,
+        "signature": str(result.signature),
         "check": check_record(result.source, result.check),
     }
 
 
-def check_markdown(title: str, source: PreparedSource, check: Check, signature: str) -> str:
+def check_markdown(title: str, source: PreparedSource, check: Check, signature: Signature) -> str:
     """Markdown: the sentences with references, flagged ones marked, then the aligned paragraphs."""
     out = [f"# {markdown_text(title)}", "", f"Support: **{check.support:.2f}** (0 to 1).", ""]
     for n, s in enumerate(check.sentences, 1):
@@ -173,7 +173,7 @@ def check_markdown(title: str, source: PreparedSource, check: Check, signature: 
         if not s.alignments:
             out.append("- no paragraph of the source supports this sentence")
         out.append("")
-    out += ["---", "", markdown_code(signature), ""]
+    out += ["---", "", markdown_code(str(signature)), ""]
     return "\n".join(out)
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from mtsum._version import __version__
 from mtsum.arabic import DIGITS, LANGUAGES, LETTERS, detect_language
 from mtsum.errors import InputError
+from mtsum.signature import Signature
 
 __all__ = [
     "ROUGE_TYPES",
@@ -69,7 +70,7 @@ class RougeResult:
     scores: dict[str, Score]
     tokenizer: str
     n_refs: int
-    signature: str
+    signature: Signature
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ class CorpusRouge:
     precision: dict[str, Interval]
     recall: dict[str, Interval]
     fmeasure: dict[str, Interval]
-    signature: str
+    signature: Signature
 
 
 @dataclass(frozen=True)
@@ -99,16 +100,22 @@ class MTScore:
     n_segments: int
     bleu: float
     chrf: float
-    bleu_signature: str
-    chrf_signature: str
+    bleu_signature: Signature
+    chrf_signature: Signature
 
 
-def _signature(tokenizer: str, refs: str, bootstrap: tuple[int, int] | None = None) -> str:
+def _signature(tokenizer: str, refs: str, bootstrap: tuple[int, int] | None = None) -> Signature:
     # A single document has no bootstrap, so its signature leaves out bs/seed.
-    parts = ["rouge", "r:1,2,L,Lsum", f"tok:{tokenizer}", f"refs:{refs}", "multi:max"]
-    if bootstrap is not None:
-        parts += [f"bs:{bootstrap[0]}", f"seed:{bootstrap[1]}"]
-    return "|".join([*parts, f"mtsum:{__version__}"])
+    resamples, seed = bootstrap if bootstrap is not None else (None, None)
+    return Signature.of(
+        ("rouge", "1,2,L,Lsum"),
+        ("tok", tokenizer),
+        ("refs", refs),
+        ("multi", "max"),
+        ("bs", resamples),
+        ("seed", seed),
+        ("mtsum", __version__),
+    )
 
 
 def arabic_tokenize(text: str) -> list[str]:
@@ -289,6 +296,7 @@ def translation_scores(hypotheses: Sequence[str], references: Sequence[str]) -> 
         len(hypotheses),
         float(bleu_score),
         float(chrf_score),
-        str(bleu.get_signature()),
-        str(chrf.get_signature()),
+        # sacrebleu prints its signatures in the same key:value|... form.
+        Signature.parse(str(bleu.get_signature())),
+        Signature.parse(str(chrf.get_signature())),
     )

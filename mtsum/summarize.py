@@ -33,6 +33,7 @@ from mtsum._version import __version__
 from mtsum.backends.base import GenerateOptions, Seq2Seq
 from mtsum.errors import InputError, ModelError
 from mtsum.pieces import pack, split_to_fit
+from mtsum.signature import Signature
 from mtsum.textprep import split_sentences
 
 __all__ = [
@@ -180,7 +181,7 @@ class Summary:
     text: str
     sentences: tuple[str, ...]
     chunking: Chunking
-    signature: str
+    signature: Signature
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -251,15 +252,21 @@ def _chunk_limit(model: Seq2Seq, options: SummarizeOptions) -> int:
     return (options.max_input_tokens or model.info.max_input_tokens) - options.margin
 
 
-def summary_signature(model: Seq2Seq, options: SummarizeOptions) -> str:
-    """sacrebleu-style signature of everything that decides a summary."""
+def summary_signature(model: Seq2Seq, options: SummarizeOptions) -> Signature:
+    """Everything that decides a summary, as a `Signature`."""
     info = model.info
     g = generation_settings(model, options)
-    return (
-        f"sum:{info.name}@{info.revision}|backend:{info.backend}|ct:{info.compute_type}"
-        f"|beams:{g.num_beams}|lp:{g.length_penalty}|nrng:{g.no_repeat_ngram_size}"
-        f"|rp:{g.repetition_penalty}|len:{g.min_new_tokens}-{g.max_new_tokens}tok"
-        f"|chunk:{_chunk_limit(model, options)}|mtsum:{__version__}"
+    return Signature.of(
+        ("sum", f"{info.name}@{info.revision}"),
+        ("backend", info.backend),
+        ("ct", info.compute_type),
+        ("beams", g.num_beams),
+        ("lp", g.length_penalty),
+        ("nrng", g.no_repeat_ngram_size),
+        ("rp", g.repetition_penalty),
+        ("len", f"{g.min_new_tokens}-{g.max_new_tokens}tok"),
+        ("chunk", _chunk_limit(model, options)),
+        ("mtsum", __version__),
     )
 
 

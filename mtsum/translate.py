@@ -17,6 +17,7 @@ from mtsum.arabic import arabic_share
 from mtsum.backends.base import GenerateOptions, Seq2Seq
 from mtsum.errors import InputError
 from mtsum.pieces import split_to_fit
+from mtsum.signature import Signature
 from mtsum.textprep import Segment, segment
 
 __all__ = [
@@ -82,7 +83,7 @@ class DocumentTranslation:
 
     segments: tuple[TranslatedSegment, ...]
     warnings: tuple[str, ...]
-    signature: str
+    signature: Signature
 
     @property
     def paragraphs(self) -> list[str]:
@@ -112,15 +113,19 @@ class _Piece:
     tokens: int
 
 
-def translation_signature(model: Seq2Seq, options: TranslateOptions) -> str:
-    """sacrebleu-style signature of everything that decides a translation."""
+def translation_signature(model: Seq2Seq, options: TranslateOptions) -> Signature:
+    """Everything that decides a translation, as a `Signature`."""
     info = model.info
     beams = options.num_beams or model.defaults.num_beams
-    return (
-        f"mt:{info.name}@{info.revision}|backend:{info.backend}|ct:{info.compute_type}"
-        f"|beams:{beams}|len:{options.length_ratio}x+{options.length_slack}"
-        f"|split:{options.max_segment_tokens}|retry-nrng:{options.retry_no_repeat_ngram}"
-        f"|mtsum:{__version__}"
+    return Signature.of(
+        ("mt", f"{info.name}@{info.revision}"),
+        ("backend", info.backend),
+        ("ct", info.compute_type),
+        ("beams", beams),
+        ("len", f"{options.length_ratio}x+{options.length_slack}"),
+        ("split", options.max_segment_tokens),
+        ("retry-nrng", options.retry_no_repeat_ngram),
+        ("mtsum", __version__),
     )
 
 

@@ -43,6 +43,7 @@ EXPECTED = {
     "RougeResult",
     "Segment",
     "Seq2Seq",
+    "Signature",
     "Source",
     "TranslateOptions",
     "TranslatedSegment",

@@ -36,8 +36,11 @@ from mtsum.batch.state import STATE_FILE, RunState
 from mtsum.cli import app
 from mtsum.errors import BusyError, InputError, ModelError
 from mtsum.score import join_sentences
+from mtsum.signature import Signature
 from mtsum.summarize import SummarizeOptions
 from mtsum.translate import TranslateOptions
+
+SIG = Signature.of(("settings", "test"))
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -186,7 +189,7 @@ def test_outputs_report_and_scores(folder: Folder) -> None:
     assert float(rows[0]["rouge1"]) == round(scores["rouge"]["scores"]["rouge1"]["fmeasure"], 4)
     assert rows[1]["rouge1"] == "" and rows[0]["n_paragraphs"] == "2"
     markdown = (folder.out / "report.md").read_text(encoding="utf-8")
-    assert "| a | ok | 2 |" in markdown and report.corpus.rouge.signature in markdown
+    assert "| a | ok | 2 |" in markdown and str(report.corpus.rouge.signature) in markdown
     assert "## Scores" in (folder.out / "a" / "report.md").read_text(encoding="utf-8")
 
 
@@ -284,7 +287,7 @@ def test_run_document_alone(tmp_path: Path) -> None:
     [doc] = scan_folder(tmp_path / "in", max_bytes=1_000)
     models = Models(translator=translator(), summarizer=summarizer())
     with RunState(tmp_path / "out") as state:
-        record = run_document(doc, "sig", models, BatchSettings(), state, note="why")
+        record = run_document(doc, SIG, models, BatchSettings(), state, note="why")
         assert (record["status"], record["id"], record["settings"]) == ("ok", "a", "sig")
         assert record["notes"] == ["why"] and state.is_done("a", doc.input_hash, "sig")
         folder = tmp_path / "out" / "a"
@@ -292,7 +295,7 @@ def test_run_document_alone(tmp_path: Path) -> None:
         on_disk = json.loads((folder / "result.json").read_text(encoding="utf-8"))
         assert on_disk == json.loads(json.dumps(record))
         # Without models it fails, and the outputs of its earlier run go with it.
-        failed = run_document(doc, "sig", None, BatchSettings(), state)
+        failed = run_document(doc, SIG, None, BatchSettings(), state)
         assert failed["error"] == "no model was loaded for this document"
         assert [p.name for p in folder.iterdir()] == ["result.json"]
         assert not state.is_done("a", doc.input_hash, "sig")
@@ -530,7 +533,7 @@ def test_settings_signature_table(
 
 
 def test_settings_signature_of_english_has_no_translator() -> None:
-    sig = settings_signature(BatchSettings(), summarizer="s@1", translator=None)
+    sig = str(settings_signature(BatchSettings(), summarizer="s@1", translator=None))
     assert sig.startswith("sum:s@1|sum-opts:preset=None,") and "mt:" not in sig
     assert sig.endswith("|top:3|thr:0.74|mtsum:0.1.0")
 

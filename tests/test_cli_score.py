@@ -78,7 +78,7 @@ def test_score_json_numbers(
     assert data["n_refs"] == len(refs) and data["references"][0].endswith("ref1.txt")
     assert data["hypothesis"].endswith("hyp.txt")
     assert data["signature"] == (
-        f"rouge|r:1,2,L,Lsum|tok:{data['tokenizer']}|refs:{len(refs)}|multi:max|mtsum:0.1.0"
+        f"rouge:1,2,L,Lsum|tok:{data['tokenizer']}|refs:{len(refs)}|multi:max|mtsum:0.1.0"
     )
 
 
@@ -109,7 +109,7 @@ def test_score_text_table(tmp_path: Path) -> None:
         "rouge2      0.6000  0.6000  0.6000\n"
         "rougeL      0.8333  0.8333  0.8333\n"
         "rougeLsum   0.8333  0.8333  0.8333\n"
-        "rouge|r:1,2,L,Lsum|tok:en-porter|refs:1|multi:max|mtsum:0.1.0\n"
+        "rouge:1,2,L,Lsum|tok:en-porter|refs:1|multi:max|mtsum:0.1.0\n"
     )
     out = tmp_path / "scores" / "s.txt"
     result = runner.invoke(app, [*args, "-o", str(out)])

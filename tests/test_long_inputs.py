@@ -265,7 +265,7 @@ def test_a_length_over_the_model_limit_is_lowered_with_a_warning(
     [only] = summary.chunking.rounds
     assert (only.min_new_tokens, only.max_new_tokens) == (low, high)
     assert model.bounds == [high]
-    assert f"|len:{low}-{high}tok|" in summary.signature
+    assert f"|len:{low}-{high}tok|" in str(summary.signature)
     if warning is None:
         assert summary.warnings == ()
     else:

@@ -34,6 +34,7 @@ from mtsum.batch.report import (
 )
 from mtsum.render import dumps
 from mtsum.score import rouge, rouge_corpus, translation_scores
+from mtsum.signature import Signature
 
 # 5 of 6 words shared, LCS "the cat on the mat": ROUGE-1, -L and -Lsum 5/6, ROUGE-2 3/5.
 ROUGE = rouge("the cat sat on the mat", ["the cat lay on the mat"])
@@ -54,7 +55,7 @@ def summary(sentences: list[tuple[str, list[str]]], **extra: Any) -> dict[str, A
         "path": "in/a.txt",
         "lang": "ar",
         "warnings": ["2 segments were cut"],
-        "signature": "pipeline-signature",
+        "signature": "pipeline:signature",
         "check": {
             "support": 0.75,
             "sentences": [{"text": t, "flags": flags} for t, flags in sentences],
@@ -112,7 +113,7 @@ def test_ok_record_reads_back_into_its_row() -> None:
         flags={"number_not_in_source": 1, "unsupported": 2},  # flags counted, sorted by name
         scores=SCORES,
         seconds=2.5,
-        signature="pipeline-signature",
+        signature=Signature.of(("pipeline", "signature")),
         warnings=(
             "2 segments were cut",
             "paragraph 2: untranslated",

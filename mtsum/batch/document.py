@@ -39,8 +39,9 @@ from mtsum.errors import InputError, ModelError, MtsumError
 from mtsum.pipeline import summarize_texts
 from mtsum.render import dumps, summary_markdown, summary_record
 from mtsum.score import join_sentences
+from mtsum.signature import Signature
 
-__all__ = ["Models", "run_document"]
+__all__ = ["Models", "run_document", "state_key"]
 
 _INTERRUPTED = "the run stopped while this document was in progress"
 
@@ -54,9 +55,15 @@ class Models:
     cached: CachingTranslator | None = None  # the translator, when it goes through the cache
 
 
+def state_key(signature: Signature | None) -> str:
+    """The key a document is recorded under in the resume state: its settings signature as
+    sorted JSON (`mtsum.signature.Signature.key`), ``-`` for none."""
+    return "-" if signature is None else signature.key()
+
+
 def run_document(
     doc: Document,
-    signature: str,
+    signature: Signature | None,
     models: Models | None,
     settings: BatchSettings,
     state: RunState,
@@ -68,7 +75,8 @@ def run_document(
     Args:
         doc: The document, as `mtsum.batch.inputs.scan_folder` read it (a failed read fails it
             here).
-        signature: Its settings signature (`mtsum.batch.run.sign`), the key it is recorded under.
+        signature: Its settings signature (`mtsum.batch.run.sign`; None for a document that
+            fails before any model runs): `state_key` of it is the key it is recorded under.
         models: The loaded models; None fails the document.
         settings: Options of every stage.
         state: The resume state of the output folder; the document's files go to its folder.
@@ -91,7 +99,7 @@ def run_document(
     # Marked before the folder is made: until it is marked done again, an earlier record must not
     # let a rerun skip a folder that is half rewritten, and a kill must not leave a folder mtsum
     # made that the state does not know as mtsum's.
-    state.mark_failed(doc.id, doc.input_hash, signature, error=_INTERRUPTED)
+    state.mark_failed(doc.id, doc.input_hash, state_key(signature), error=_INTERRUPTED)
     try:
         folder = open_document_folder(state.out_dir, doc.id, ours=earlier is not None)
     except InputError as exc:
@@ -105,7 +113,7 @@ def run_document(
 
 def _run_in(
     doc: Document,
-    signature: str,
+    signature: Signature | None,
     models: Models | None,
     settings: BatchSettings,
     state: RunState,
@@ -129,7 +137,9 @@ def _run_in(
             remove[name] = digest
             outputs.append(OutputFile(path=f"{doc.id}/{name}", sha256=digest))
         duration = time.perf_counter() - start
-        state.mark_done(doc.id, doc.input_hash, signature, outputs=outputs, duration_s=duration)
+        state.mark_done(
+            doc.id, doc.input_hash, state_key(signature), outputs=outputs, duration_s=duration
+        )
         return record
     except MtsumError as exc:
         error, trace = str(exc), None
@@ -145,7 +155,12 @@ def _files_in(doc_id: str, outputs: Sequence[OutputFile]) -> dict[str, str]:
 
 
 def _summarize(
-    doc: Document, signature: str, models: Models, settings: BatchSettings, *, note: str | None
+    doc: Document,
+    signature: Signature | None,
+    models: Models,
+    settings: BatchSettings,
+    *,
+    note: str | None,
 ) -> tuple[ResultRecord, list[tuple[str, str]]]:
     """One document through the pipeline: its result.json record and its files, in order."""
     mt = _Timed(models.translator) if models.translator is not None else None
@@ -158,6 +173,7 @@ def _summarize(
         source_lang=doc.lang or "auto",
         translate_options=settings.translate,
         summarize_options=settings.summarize,
+        aligner=settings.aligner,
         top_k=settings.top_k,
         threshold=settings.threshold,
     )
@@ -169,7 +185,7 @@ def _summarize(
     record = ok_record(
         summary_record(doc.id, doc.path, result),
         scores,
-        settings=signature,
+        settings=str(signature) if signature is not None else "-",
         input_hash=doc.input_hash,
         timings={
             "translate": translate_s,
@@ -191,7 +207,7 @@ def _summarize(
 
 def _failed(
     doc: Document,
-    signature: str,
+    signature: Signature | None,
     state: RunState | None,
     folder: DocumentFolder | None,
     error: str,
@@ -210,7 +226,7 @@ def _failed(
         doc.id,
         doc.path,
         error=error,
-        settings=signature,
+        settings=str(signature) if signature is not None else "-",
         input_hash=doc.input_hash,
         seconds=seconds,
         traceback=trace,
@@ -220,7 +236,9 @@ def _failed(
         with contextlib.suppress(InputError):  # the run report's row still says why it failed
             folder.write("result.json", dumps(record))
     if state is not None:
-        state.mark_failed(doc.id, doc.input_hash, signature, error=error, duration_s=seconds)
+        state.mark_failed(
+            doc.id, doc.input_hash, state_key(signature), error=error, duration_s=seconds
+        )
     return record
 
 

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, TypedDict, cast
 
 from mtsum._version import __version__
 from mtsum.score import ROUGE_TYPES, CorpusRouge, MTScore, RougeResult, Score
+from mtsum.signature import Signature, plain
 
 __all__ = [
     "STATUSES",
@@ -70,7 +71,7 @@ class DocRow:
     flags: dict[str, int] = field(default_factory=dict)
     scores: DocScores | None = None
     seconds: float | None = None
-    signature: str | None = None
+    signature: Signature | None = None
     warnings: tuple[str, ...] = ()
 
 
@@ -154,7 +155,7 @@ def ok_record(
         "status": "ok",
         "error": None,
         **summary,
-        "scores": asdict(scores),
+        "scores": plain(scores),
         "settings": settings,
         "input_hash": input_hash,
         "timings": {k: round(v, 3) for k, v in timings.items()},
@@ -239,7 +240,7 @@ def _rouge(data: object) -> RougeResult:
         {metric: _score(_get(scores, metric, dict)) for metric in ROUGE_TYPES},
         _get(data, "tokenizer", str),
         _get(data, "n_refs", int),
-        _get(data, "signature", str),
+        Signature.parse(_get(data, "signature", str)),
     )
 
 
@@ -248,8 +249,8 @@ def _mt(data: object) -> MTScore:
         n_segments=_get(data, "n_segments", int),
         bleu=float(_get(data, "bleu", _NUMBER)),
         chrf=float(_get(data, "chrf", _NUMBER)),
-        bleu_signature=_get(data, "bleu_signature", str),
-        chrf_signature=_get(data, "chrf_signature", str),
+        bleu_signature=Signature.parse(_get(data, "bleu_signature", str)),
+        chrf_signature=Signature.parse(_get(data, "chrf_signature", str)),
     )
 
 
@@ -300,7 +301,7 @@ def row_from_record(record: object, status: str) -> DocRow:
         flags=dict(sorted(Counter(f for sentence in flags for f in sentence).items())),
         scores=scores_from_record(_get(record, "scores", dict)),
         seconds=seconds,
-        signature=_get(record, "signature", str),
+        signature=Signature.parse(_get(record, "signature", str)),
         warnings=(
             *_strings(record, "warnings", ()),
             *(_strings(translation, "warnings", ()) if translation is not None else ()),

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from dataclasses import asdict
 from typing import Any
 
 from mtsum._version import __version__
@@ -19,6 +18,7 @@ from mtsum.batch.records import STATUSES, BatchReport, CorpusScores, DocRow, Doc
 from mtsum.markup import csv_cell, markdown_code, markdown_text
 from mtsum.render import dumps
 from mtsum.score import ROUGE_TYPES, RougeResult
+from mtsum.signature import plain
 
 __all__ = [
     "CSV_COLUMNS",
@@ -95,8 +95,8 @@ def report_record(report: BatchReport) -> dict[str, Any]:
         "settings": list(report.settings),
         "cache": {"hits": report.cache_hits, "misses": report.cache_misses},
         "warnings": list(report.warnings),
-        "documents": [asdict(row) for row in report.documents],
-        "corpus": asdict(report.corpus),
+        "documents": [plain(row) for row in report.documents],
+        "corpus": plain(report.corpus),
     }
 
 
@@ -238,7 +238,7 @@ def score_text(result: RougeResult) -> str:
     for metric in ROUGE_TYPES:
         s = result.scores[metric]
         lines.append(f"{metric:10} {s.precision:7.4f} {s.recall:7.4f} {s.fmeasure:7.4f}")
-    lines.append(result.signature)
+    lines.append(str(result.signature))
     return "\n".join(lines) + "\n"
 
 
@@ -248,5 +248,5 @@ def score_record(hypothesis: str, references: Sequence[str], result: RougeResult
         "mtsum": __version__,
         "hypothesis": hypothesis,
         "references": list(references),
-        **asdict(result),
+        **plain(result),
     }

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from mtsum.backends.base import Seq2Seq
 from mtsum.backends.cache import CachingTranslator, TranslationCache
-from mtsum.batch.document import Models, run_document
+from mtsum.batch.document import Models, run_document, state_key
 from mtsum.batch.inputs import Document, scan_folder
 from mtsum.batch.lock import RunLock
 from mtsum.batch.outputs import REPORT_FILES, read_below, write_report_file
@@ -37,6 +37,7 @@ from mtsum.batch.scoring import corpus_scores
 from mtsum.batch.settings import BatchSettings, LazyModel, identity, load, settings_signature
 from mtsum.batch.state import STATE_FILE, RunState
 from mtsum.errors import InputError
+from mtsum.signature import Signature
 from mtsum.sources import display_path
 
 __all__ = [
@@ -49,8 +50,6 @@ __all__ = [
     "sign",
     "write_report",
 ]
-
-_NO_SIGNATURE = "-"  # of a document that fails before any model runs
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,7 @@ class Task:
     saying why, when an earlier run had finished it)."""
 
     doc: Document
-    signature: str
+    signature: Signature | None
     earlier: Outcome | None = None
     note: str | None = None
 
@@ -86,8 +85,9 @@ def sign(
     *,
     translator: Seq2Seq | LazyModel,
     summarizer: Seq2Seq | LazyModel,
-) -> dict[str, str]:
-    """Each document's settings signature, by id; an English one's leaves out the translator.
+) -> dict[str, Signature | None]:
+    """Each document's settings signature, by id; an English one's leaves out the translator;
+    None for a document that could not be read.
 
     Raises:
         ModelError: A model that some document needs is unavailable.
@@ -96,7 +96,7 @@ def sign(
     mt = identity(translator) if any(d.lang == "ar" for d in readable) else None
     sm = identity(summarizer) if readable else ""
     return {
-        d.id: _NO_SIGNATURE
+        d.id: None
         if d.text is None
         else settings_signature(settings, summarizer=sm, translator=mt if d.lang == "ar" else None)
         for d in docs
@@ -108,7 +108,7 @@ def sign(
 
 def plan(
     docs: Sequence[Document],
-    signatures: dict[str, str],
+    signatures: dict[str, Signature | None],
     state: RunState | None,
     *,
     force: bool,
@@ -123,10 +123,12 @@ def plan(
     return [_task(d, signatures[d.id], state, force=force) for d in docs]
 
 
-def _task(doc: Document, signature: str, state: RunState | None, *, force: bool) -> Task:
+def _task(
+    doc: Document, signature: Signature | None, state: RunState | None, *, force: bool
+) -> Task:
     if state is None or force or doc.text is None:
         return Task(doc, signature)
-    if state.is_done(doc.id, doc.input_hash, signature):
+    if state.is_done(doc.id, doc.input_hash, state_key(signature)):
         return Task(doc, signature, earlier=_finished(state.out_dir, doc.id))
     record = state.get(doc.id)
     changed = state.changed_outputs(record) if record is not None and record.status == "ok" else []
@@ -303,7 +305,7 @@ def run_batch(
             out_dir=display_path(out),
             documents=tuple(rows),
             corpus=corpus_scores(docs, rows, [o.english for o in outcomes]),
-            settings=tuple(sorted({s for s in signatures.values() if s != _NO_SIGNATURE})),
+            settings=tuple(sorted({str(s) for s in signatures.values() if s is not None})),
             seconds=time.perf_counter() - started,
             cache_hits=models.cached.hits if models and models.cached else 0,
             cache_misses=models.cached.misses if models and models.cached else 0,

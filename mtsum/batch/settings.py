@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from mtsum._version import __version__
-from mtsum.align import DEFAULT_THRESHOLD, LexicalAligner
+from mtsum.align import DEFAULT_THRESHOLD, Aligner, LexicalAligner
 from mtsum.arabic import LANGUAGES
 from mtsum.backends import load_summarizer, load_translator
 from mtsum.backends.base import DEFAULT_MT_MODEL, DEFAULT_SUM_MODEL, Seq2Seq
 from mtsum.backends.resolve import resolve_model
 from mtsum.errors import InputError
 from mtsum.paths import cache_dir as mtsum_cache
+from mtsum.signature import Signature
 from mtsum.sources import MAX_BYTES
 from mtsum.summarize import SummarizeOptions
 from mtsum.textprep import check_encoding
@@ -50,6 +51,7 @@ class BatchSettings:
     source_lang: str = "auto"
     translate: TranslateOptions = field(default_factory=TranslateOptions)
     summarize: SummarizeOptions = field(default_factory=SummarizeOptions)
+    aligner: Aligner = field(default_factory=LexicalAligner)  # any `mtsum.align.Aligner`
     top_k: int = 3
     threshold: float = DEFAULT_THRESHOLD
     max_bytes: int = MAX_BYTES
@@ -164,7 +166,9 @@ def _options(options: TranslateOptions | SummarizeOptions) -> str:
     return ",".join(f"{f.name}={getattr(options, f.name)!r}" for f in fields(options))
 
 
-def settings_signature(settings: BatchSettings, *, summarizer: str, translator: str | None) -> str:
+def settings_signature(
+    settings: BatchSettings, *, summarizer: str, translator: str | None
+) -> Signature:
     """The resume key of a document's settings: a change in any part means redo it.
 
     Args:
@@ -174,24 +178,22 @@ def settings_signature(settings: BatchSettings, *, summarizer: str, translator: 
             (its outputs do not depend on the translator).
 
     Returns:
-        A sacrebleu-style ``key:value|...`` string ending in the mtsum version.
+        A `Signature` of models, options, aligner and mtsum version; a document is recorded
+        under its ``key()``.
 
     Example:
-        >>> settings_signature(BatchSettings(), summarizer="s@1", translator=None)[:24]
+        >>> str(settings_signature(BatchSettings(), summarizer="s@1", translator=None))[:24]
         'sum:s@1|sum-opts:preset='
     """
-    parts = []
-    if translator is not None:
-        parts += [f"mt:{translator}", f"mt-opts:{_options(settings.translate)}"]
-    parts += [
-        f"sum:{summarizer}",
-        f"sum-opts:{_options(settings.summarize)}",
-        f"lang:{settings.source_lang}",
-        f"align:{LexicalAligner().name}",
-        f"top:{settings.top_k}",
-        f"thr:{settings.threshold}",
-        # Only when given, so signatures (and resume) of UTF-8 runs stay as they were.
-        *([f"enc:{settings.encoding}"] if settings.encoding is not None else []),
-        f"mtsum:{__version__}",
-    ]
-    return "|".join(parts)
+    return Signature.of(
+        ("mt", translator),
+        ("mt-opts", None if translator is None else _options(settings.translate)),
+        ("sum", summarizer),
+        ("sum-opts", _options(settings.summarize)),
+        ("lang", settings.source_lang),
+        ("align", settings.aligner.name),
+        ("top", settings.top_k),
+        ("thr", settings.threshold),
+        ("enc", settings.encoding),  # only when given
+        ("mtsum", __version__),
+    )

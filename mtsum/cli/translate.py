@@ -46,7 +46,7 @@ from mtsum.errors import InputError
 from mtsum.sources import MAX_BYTES, display_path
 
 if TYPE_CHECKING:
-    from mtsum.pipeline import Source as PreparedSource
+    from mtsum.pipeline import PreparedSource
 
 __all__ = ["check", "summarize", "translate"]
 
