@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
@@ -13,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mtsum.cli import app
+from mtsum.markup import one_line
 
 runner = CliRunner()
 FAST = ["--beams", "1", "-q"]
@@ -74,10 +76,16 @@ def test_batch_cache_dir_help_names_what_it_holds() -> None:
 def test_translate_text(marian_dir: Path, tmp_path: Path) -> None:
     doc = tmp_path / "doc.txt"
     doc.write_text("الفقرة الأولى. جملة ثانية.\n\nالفقرة الثانية.\n", encoding="utf-8")
-    result = runner.invoke(app, ["translate", str(doc), "--mt-model", str(marian_dir), *FAST])
+    args = ["translate", str(doc), "--mt-model", str(marian_dir), *FAST]
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    paragraphs = result.stdout.strip().split("\n\n")
-    assert len(paragraphs) == 2 and all(p.strip() for p in paragraphs)
+    as_json = runner.invoke(app, [*args, "--format", "json"])
+    assert as_json.exit_code == 0, as_json.output
+    [record] = json.loads(as_json.stdout)["documents"]
+    # The text format is the JSON's English paragraphs, each on one line, a blank line between.
+    first, second = (one_line(p) for p in record["paragraphs"])
+    assert first and second
+    assert result.stdout == f"{first}\n\n{second}\n"
 
 
 def test_translate_json_schema(marian_dir: Path, tmp_path: Path, seed_text: str) -> None:
@@ -107,11 +115,24 @@ def test_translate_json_schema(marian_dir: Path, tmp_path: Path, seed_text: str)
 
 
 def test_translate_stdin_and_directory(marian_dir: Path, tmp_path: Path) -> None:
-    result = runner.invoke(
-        app, ["translate", "-", "--mt-model", str(marian_dir), *FAST], input="مرحبا بكم.\n"
-    )
-    assert result.exit_code == 0, result.output
-    assert result.stdout.strip()
+    text = "مرحبا بكم.\n\nشكرا جزيلا.\n"
+    same = tmp_path / "same.txt"
+    same.write_text(text, encoding="utf-8")
+    outputs = {}
+    for name, fmt in itertools.product(("-", str(same)), ("text", "json")):
+        args = ["translate", name, "--format", fmt, "--mt-model", str(marian_dir), *FAST]
+        result = runner.invoke(app, args, input=text)
+        assert result.exit_code == 0, result.output
+        outputs[name, fmt] = result.stdout
+    # The same document from stdin or from a file: the same output, but for its name.
+    assert outputs["-", "text"] == outputs[str(same), "text"]
+    [piped] = json.loads(outputs["-", "json"])["documents"]
+    [filed] = json.loads(outputs[str(same), "json"])["documents"]
+    assert (piped.pop("id"), piped.pop("path")) == ("stdin", "-")
+    assert (filed.pop("id"), filed.pop("path")) == ("same", str(same))
+    assert piped == filed
+    assert outputs["-", "text"] == "\n\n".join(map(one_line, piped["paragraphs"])) + "\n"
+    assert len(piped["paragraphs"]) == 2
     folder = tmp_path / "docs"
     folder.mkdir()
     (folder / "b.txt").write_text("نص ثان.", encoding="utf-8")
