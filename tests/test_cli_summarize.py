@@ -9,7 +9,11 @@ import pytest
 from bart_fixture import english_lines
 from typer.testing import CliRunner
 
+from mtsum.align import Check, SentenceSupport, check_summary
+from mtsum.backends.base import FunctionModel
 from mtsum.cli import app
+from mtsum.markup import markdown_text
+from mtsum.pipeline import summary_sentences
 
 runner = CliRunner()
 FAST = ["--beams", "1", "--sum-beams", "1", "--max-words", "12", "-q"]
@@ -38,15 +42,29 @@ def seed_json(
     return json.loads(out.read_text(encoding="utf-8"))
 
 
+def rechecked(doc: dict) -> Check:
+    """The document's summary sentences checked again against its English paragraphs."""
+    english = [p["english"] for p in doc["paragraphs"]]
+    return check_summary(english, [s["text"] for s in doc["check"]["sentences"]], top_k=3)
+
+
 def test_seed_end_to_end_json(seed_json: dict) -> None:
     [doc] = seed_json["documents"]
     assert doc["id"] == "000_91e72526449f324a" and doc["lang"] == "ar"
-    assert doc["summary"].strip()
+    sentences = doc["check"]["sentences"]
+    assert sentences and [s["text"] for s in sentences] == summary_sentences(doc["summary"])
     n_paragraphs = len(doc["paragraphs"])
     assert n_paragraphs == len(doc["translation"]["paragraphs"]) == 36
-    for sentence in doc["check"]["sentences"]:
-        assert 0.0 <= sentence["support"] <= 1.0
-        assert len(sentence["alignments"]) <= 3
+    # Supports, alignments and flags are those of the summary checked against the translation
+    # (translation flags, "source_...", come on top).
+    check = rechecked(doc)
+    assert doc["check"]["support"] == round(check.support, 4)
+    for sentence, expected in zip(sentences, check.sentences, strict=True):
+        assert sentence["support"] == round(expected.support, 4)
+        assert [(a["paragraphs"], a["score"]) for a in sentence["alignments"]] == [
+            (list(a.paragraphs), round(a.score, 4)) for a in expected.alignments
+        ]
+        assert [f for f in sentence["flags"] if not f.startswith("source_")] == list(expected.flags)
         for alignment in sentence["alignments"]:
             for i, original in zip(alignment["paragraphs"], alignment["original"], strict=True):
                 assert doc["paragraphs"][i]["original"] == original
@@ -56,25 +74,77 @@ def test_seed_end_to_end_json(seed_json: dict) -> None:
         assert part in doc["signature"]
 
 
-def test_english_text_skips_translation(english_doc: Path, bart_dir: Path) -> None:
-    args = ["summarize", str(english_doc), "--format", "json", "--sum-model", str(bart_dir)]
+def summarize_english(english_doc: Path, bart_dir: Path, fmt: str, *extra: str) -> str:
+    args = ["summarize", str(english_doc), "--format", fmt, "--sum-model", str(bart_dir)]
     # The translation model does not exist: an English input must never need it.
-    result = runner.invoke(app, [*args, "--mt-model", "mtsum-test/absent", *FAST])
+    result = runner.invoke(app, [*args, "--mt-model", "mtsum-test/absent", *FAST, *extra])
     assert result.exit_code == 0, result.output
-    [doc] = json.loads(result.stdout)["documents"]
-    assert doc["lang"] == "en" and doc["translation"] is None
-    assert not doc["signature"].startswith("mt:")
+    return result.stdout
 
 
-@pytest.mark.parametrize("fmt", ["text", "markdown"])
-def test_text_and_markdown_formats(english_doc: Path, bart_dir: Path, fmt: str) -> None:
-    args = ["summarize", str(english_doc), "--format", fmt, "--sum-model", str(bart_dir), *FAST]
-    result = runner.invoke(app, args)
+@pytest.fixture(scope="module")
+def english_json(english_doc: Path, bart_dir: Path, mtsum_cache: Path) -> dict:
+    # The cache folder by name, as for seed_json.
+    output = summarize_english(english_doc, bart_dir, "json", "--cache-dir", str(mtsum_cache))
+    [doc] = json.loads(output)["documents"]
+    return doc
+
+
+def test_english_text_skips_translation(english_json: dict) -> None:
+    assert english_json["lang"] == "en" and english_json["translation"] is None
+    assert not english_json["signature"].startswith("mt:")
+
+
+def refs(sentence: SentenceSupport) -> str:
+    """Alignments as the text and markdown formats show them: ``¶1+2 0.87, ¶4 0.51``."""
+    if not sentence.alignments:
+        return "no supporting paragraph"
+    return ", ".join(
+        "¶" + "+".join(str(i + 1) for i in a.paragraphs) + f" {a.score:.2f}"
+        for a in sentence.alignments
+    )
+
+
+def test_text_format_lists_each_sentence_with_its_paragraphs(
+    english_doc: Path, bart_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mtsum.backends
+
+    # A summarizer whose summary is known: paragraph 2 of the document copied, and a sentence
+    # none of whose words (lion, escap, zoo) is in it.
+    copied = english_lines()[4:12][1]
+    summary = f"{copied} Lions escaped from a zoo."
+    model = FunctionModel(lambda texts: [summary] * len(texts), name="fixed")
+    monkeypatch.setattr(mtsum.backends, "load_summarizer", lambda *args, **kwargs: model)
+    args = ["summarize", str(english_doc), "--top-k", "1", "-q", "--sum-model", str(bart_dir)]
+    result = runner.invoke(app, [*args, "--mt-model", "mtsum-test/absent"])
     assert result.exit_code == 0, result.output
-    assert "support" in result.stdout.lower()
-    if fmt == "markdown":
-        assert result.stdout.startswith("# Summary of english")
-        assert "## Supporting paragraphs" in result.stdout
+    assert result.stdout == (
+        f"{copied}  [¶2 1.00]\n"
+        "Lions escaped from a zoo.  [no supporting paragraph] !unsupported\n"
+        "(support 0.50; paragraphs numbered from 1)\n"
+    )
+
+
+def test_markdown_format_lists_each_sentence_with_its_paragraphs(
+    english_doc: Path, bart_dir: Path, english_json: dict
+) -> None:
+    check = rechecked(english_json)
+    items = [
+        f"{n}. {markdown_text(s.text)} — {refs(s)}"
+        + (f" ⚠ **{', '.join(s.flags)}**" if s.flags else "")
+        for n, s in enumerate(check.sentences, 1)
+    ]
+    head = ["# Summary of english", "", f"Support: **{check.support:.2f}** (0 to 1).", ""]
+    markdown = summarize_english(english_doc, bart_dir, "markdown").splitlines()
+    assert markdown[: len(head) + len(items) + 3] == [
+        *head,
+        *items,
+        "",
+        "## Supporting paragraphs",
+        "",
+    ]
+    assert markdown[-2:] == ["", f"`{english_json['signature']}`"]
 
 
 def test_check_command_on_a_given_summary(english_doc: Path, tmp_path: Path) -> None:
