@@ -83,11 +83,25 @@ def test_extract_quantities(text: str, expected: list[tuple[str, str]]) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["On ١٠ شباط (فبراير) ٢٠٢٢ some ٢٬٠٠٠ fled", "Up 5% to $2bn on Nov. 10, 2022."]
+    ("text", "expected"),
+    [
+        # "On " is 3 characters, the date 21 (2 + 1 + 4 + 1 + 8 + 1 + 4), " some " 6.
+        (
+            "On ١٠ شباط (فبراير) ٢٠٢٢ some ٢٬٠٠٠ fled",
+            [("١٠ شباط (فبراير) ٢٠٢٢", 3, 24), ("٢٬٠٠٠", 30, 35)],
+        ),
+        # The currency sign is not part of the amount.
+        (
+            "Up 5% to $2bn on Nov. 10, 2022.",
+            [("5%", 3, 5), ("2bn", 10, 13), ("Nov. 10, 2022", 17, 30)],
+        ),
+    ],
 )
-def test_offsets_point_at_the_original_text(text: str) -> None:
+def test_offsets_point_at_the_original_text(
+    text: str, expected: list[tuple[str, int, int]]
+) -> None:
     quantities = extract_quantities(text)
-    assert quantities
+    assert [(q.text, q.start, q.end) for q in quantities] == expected
     for quantity in quantities:
         assert text[quantity.start : quantity.end] == quantity.text
 
