@@ -6,7 +6,6 @@ import copy
 import csv
 import io
 import json
-from dataclasses import asdict
 from typing import Any
 
 import pytest
@@ -34,7 +33,7 @@ from mtsum.batch.report import (
 )
 from mtsum.render import dumps
 from mtsum.score import rouge, rouge_corpus, translation_scores
-from mtsum.signature import Signature
+from mtsum.signature import Signature, plain
 
 # 5 of 6 words shared, LCS "the cat on the mat": ROUGE-1, -L and -Lsum 5/6, ROUGE-2 3/5.
 ROUGE = rouge("the cat sat on the mat", ["the cat lay on the mat"])
@@ -155,9 +154,9 @@ def test_failed_record_reads_back_into_its_row() -> None:
 
 
 def test_scores_read_back_as_they_were() -> None:
-    assert scores_from_record(on_disk(asdict(SCORES))) == SCORES
+    assert scores_from_record(on_disk(plain(SCORES))) == SCORES
     missing = DocScores(rouge_error="ref1: empty")
-    assert scores_from_record(on_disk(asdict(missing))) == missing
+    assert scores_from_record(on_disk(plain(missing))) == missing
 
 
 def test_english_paragraphs_from_a_record() -> None:
