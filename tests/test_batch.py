@@ -288,8 +288,8 @@ def test_run_document_alone(tmp_path: Path) -> None:
     models = Models(translator=translator(), summarizer=summarizer())
     with RunState(tmp_path / "out") as state:
         record = run_document(doc, SIG, models, BatchSettings(), state, note="why")
-        assert (record["status"], record["id"], record["settings"]) == ("ok", "a", "sig")
-        assert record["notes"] == ["why"] and state.is_done("a", doc.input_hash, "sig")
+        assert (record["status"], record["id"], record["settings"]) == ("ok", "a", str(SIG))
+        assert record["notes"] == ["why"] and state.is_done("a", doc.input_hash, SIG.key())
         folder = tmp_path / "out" / "a"
         assert sorted(p.name for p in folder.iterdir()) == sorted(OUTPUT_FILES)
         on_disk = json.loads((folder / "result.json").read_text(encoding="utf-8"))
@@ -298,7 +298,7 @@ def test_run_document_alone(tmp_path: Path) -> None:
         failed = run_document(doc, SIG, None, BatchSettings(), state)
         assert failed["error"] == "no model was loaded for this document"
         assert [p.name for p in folder.iterdir()] == ["result.json"]
-        assert not state.is_done("a", doc.input_hash, "sig")
+        assert not state.is_done("a", doc.input_hash, SIG.key())
         assert state.get("a").error == failed["error"]  # type: ignore[union-attr]
 
 
