@@ -1,11 +1,14 @@
-"""`mtsum models pull|convert|list`: fetch, convert and list models ahead of a run (thin; see
-`mtsum.backends.store`).
+"""`mtsum models pull|convert|list|export|import`: fetch, convert, list and carry models ahead
+of a run (thin; see `mtsum.backends.store` and `mtsum.backends.archive`).
 
 `app` is the ``models`` command group; `mtsum.cli` registers these commands on it and adds it to
 the main app. Errors map to the same exit codes as every other command (4: model unavailable,
 3: bad input), and the libraries stay as quiet as in every other command
 (`mtsum.cli._app.command_errors`): with -q, pull and convert print only the converted model's
-line, on stdout.
+line, on stdout, and export and import one line per model.
+
+`export` and `import` are registered here, on this module's own group, rather than beside
+pull, convert and list in `mtsum.cli`'s ``__init__``.
 """
 
 from __future__ import annotations
@@ -28,9 +31,10 @@ from mtsum.cli.options import (
 )
 
 if TYPE_CHECKING:
+    from mtsum.backends.archive import ArchivedModel, ImportedModel
     from mtsum.backends.store import StoredModel
 
-__all__ = ["app", "convert", "list_", "pull"]
+__all__ = ["app", "convert", "export", "import_", "list_", "pull"]
 
 app = typer.Typer(
     name="models",
@@ -91,11 +95,69 @@ def list_(
             typer.echo("\n".join(_line(m) for m in models))
 
 
+def export(
+    ctx: typer.Context,
+    names: Annotated[
+        list[str],
+        typer.Argument(help="Hub names or checkpoint directories.", show_default=False),
+    ],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="The archive to write (.tar, or .tar.gz).")
+    ],
+    compute_types: Annotated[
+        list[ComputeType] | None,
+        typer.Option(
+            "--compute-type",
+            help="Converted copies to include (repeatable; default: all in the cache).",
+            show_default=False,
+        ),
+    ] = None,
+    cache_dir: CacheDir = None,
+    quiet: ModelsQuiet = False,
+) -> None:
+    """Write checkpoints and their converted copies, with checksums, to one archive."""
+    with command_errors(ctx):
+        from mtsum.backends.archive import export_models
+
+        types = [c.value for c in compute_types] if compute_types else None
+        with library_output(quiet):
+            models = export_models(names, output, compute_types=types, cache=cache_dir)
+        for model in models:
+            typer.echo(_row(model, str(output)))
+
+
+def import_(
+    ctx: typer.Context,
+    archive: Annotated[Path, typer.Argument(help="An archive written by `mtsum models export`.")],
+    cache_dir: CacheDir = None,
+    quiet: ModelsQuiet = False,
+) -> None:
+    """Check an archive's checksums, then put its models into the caches."""
+    with command_errors(ctx):
+        from mtsum.backends.archive import import_models
+
+        with library_output(quiet):
+            models = import_models(archive, cache=cache_dir)
+        for model in models:
+            typer.echo(_imported(model))
+
+
+app.command("export")(export)
+app.command("import")(import_)
+
+
 def _line(model: StoredModel) -> str:
+    return _row(model, model.path)
+
+
+def _imported(model: ImportedModel) -> str:
+    return f"{_row(model, model.path)}\t{model.status}"
+
+
+def _row(model: StoredModel | ImportedModel | ArchivedModel, where: str) -> str:
     kind = model.compute_type or "checkpoint"
     return (
-        f"{model.name}@{model.revision}\t{model.kind}\t{kind}\t"
-        f"{_size(model.size_bytes)}\t{model.path}"
+        f"{model.name}@{model.revision}\t{model.kind}\t{kind}\t{_size(model.size_bytes)}\t{where}"
     )
 
 
