@@ -230,9 +230,17 @@ def _document_view(record: Mapping[str, Any]) -> dict[str, Any]:
         "sentences": sentences,
         "rows": rows,
         "scores": _scores_view(record.get("scores")),
+        # What the script needs: paragraph numbers and scores, not the paragraphs' text again.
         "data": {
             "sentences": [
-                {"text": s["text"], "alignments": s["alignments"]} for s in check["sentences"]
+                {
+                    "text": s["text"],
+                    "alignments": [
+                        {"paragraphs": a["paragraphs"], "score": a["score"]}
+                        for a in s["alignments"]
+                    ],
+                }
+                for s in check["sentences"]
             ]
         },
     }
