@@ -14,8 +14,8 @@ Example::
     >>> docs = rouge_many(["the cat sat on the mat"], [["the cat lay on the mat"]])
     >>> round(docs[0].scores["rouge2"].fmeasure, 2)
     0.6
-    >>> rouge_corpus(docs).signature
-    'rouge|r:1,2,L,Lsum|tok:en-porter|refs:1|multi:max|bs:1000|seed:12345|mtsum:0.1.0'
+    >>> str(rouge_corpus(docs).signature)
+    'rouge:1,2,L,Lsum|tok:en-porter|refs:1|multi:max|bs:1000|seed:12345|mtsum:0.1.0'
 """
 
 from __future__ import annotations
