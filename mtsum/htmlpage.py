@@ -41,9 +41,19 @@ if TYPE_CHECKING:
 
     from mtsum.pipeline import CheckedSummary, DocumentSummary
 
-__all__ = ["PAGE_NAME", "checked_html", "document_html", "index_html", "index_row", "summary_html"]
+__all__ = [
+    "INDEX_NAME",
+    "PAGE_NAME",
+    "checked_html",
+    "document_html",
+    "index_html",
+    "index_row",
+    "page_files",
+    "summary_html",
+]
 
 PAGE_NAME = "report.html"  # a document's page, in its folder beside the index
+INDEX_NAME = "index.html"
 
 # Readable labels of flags; any other flag shows with its underscores as spaces.
 _FLAG_LABELS = {
@@ -172,6 +182,44 @@ def index_html(
         "counts": {s: sum(r["status"] == s for r in rows) for s in ("ok", "skipped", "failed")},
     }
     return _render("index.html", view, script=False)
+
+
+def page_files(records: Sequence[Mapping[str, Any]], *, title: str) -> list[tuple[str, str]]:
+    """The files of a folder of pages: ``<id>/report.html`` per record, then ``index.html``.
+
+    The layout of `mtsum batch`'s output folder, for `mtsum summarize --format html -o DIR`.
+
+    Args:
+        records: Page records, as `document_html` takes them.
+        title: The index's heading.
+
+    Returns:
+        ``(relative path, HTML)`` pairs, in order, the index last.
+
+    Raises:
+        InputError: An id is not a plain file name, or two records share one.
+
+    Example:
+        >>> [name for name, _ in page_files([record], title="Run")]  # doctest: +SKIP
+        ['doc/report.html', 'index.html']
+    """
+    from mtsum.errors import InputError
+
+    seen: set[str] = set()
+    files = []
+    for record in records:
+        doc_id = record["id"]
+        if doc_id in ("", ".", "..") or any(c in doc_id for c in "/\\\0"):
+            raise InputError(f"document id {doc_id!r} cannot name a folder; rename the document")
+        if doc_id in seen:
+            raise InputError(
+                f"two documents have the id {doc_id!r} (the same file name in two folders?); "
+                "write them to separate output folders"
+            )
+        seen.add(doc_id)
+        files.append((f"{doc_id}/{PAGE_NAME}", document_html(record)))
+    files.append((INDEX_NAME, index_html([index_row(r) for r in records], title=title)))
+    return files
 
 
 # The view: everything the templates show, worked out here so that they only loop and print.

@@ -21,7 +21,16 @@ from test_align import ARTICLE, COPIED, FUSED, INVENTED, WRONG_NUMBER
 from test_pipeline import ARABIC, fake_translator
 
 from mtsum.backends.base import FunctionModel
-from mtsum.htmlpage import PAGE_NAME, checked_html, document_html, index_html, index_row
+from mtsum.errors import InputError
+from mtsum.htmlpage import (
+    INDEX_NAME,
+    PAGE_NAME,
+    checked_html,
+    document_html,
+    index_html,
+    index_row,
+    page_files,
+)
 from mtsum.pipeline import check_document, summarize_texts
 from mtsum.render import dumps, summary_record
 from mtsum.score import rouge, translation_scores
@@ -264,6 +273,21 @@ def test_index_rows_link_to_the_pages(record: dict[str, Any]) -> None:
     f1 = scored["scores"]["rouge"]["scores"]["rouge1"]["fmeasure"]
     assert "ROUGE-1 F1" in page and f'<td class="n">{f1:.4f}</td>' in page
     assert f'<td class="n">{scored["scores"]["translation"]["bleu"]:.2f}</td>' in page
+
+
+def test_page_files_lay_out_a_folder_like_a_batch() -> None:
+    records = [_record(SUMMARY, doc_id="a"), _record(SUMMARY[:2], arabic=False, doc_id="b")]
+    files = page_files(records, title="Two")
+    assert [name for name, _ in files] == [f"a/{PAGE_NAME}", f"b/{PAGE_NAME}", INDEX_NAME]
+    assert files[0][1] == document_html(records[0])
+    assert files[2][1] == index_html([index_row(r) for r in records], title="Two")
+
+
+@pytest.mark.parametrize(("ids", "message"), [(["a", "a"], "two documents"), (["..", "b"], "..")])
+def test_page_files_refuse_ids_that_clash_or_climb(ids: list[str], message: str) -> None:
+    records = [_record(SUMMARY[:1], doc_id=i) for i in ids]
+    with pytest.raises(InputError, match=re.escape(message)):
+        page_files(records, title="x")
 
 
 def test_templates_ship_as_package_data() -> None:
