@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -175,6 +176,18 @@ def same_as_the_default(cwd: Path, run: Run) -> None:
     assert run.stdout == user_run("mtsum translate article.txt", cwd).stdout
 
 
+def archived(cwd: Path, run: Run) -> None:
+    with tarfile.open(cwd / "models.tar") as tar:
+        handle = tar.extractfile("mtsum-manifest.json")
+        assert handle is not None
+        models = json.load(handle)["models"]
+    checkpoints = [(m["name"], m["revision"]) for m in models if m["kind"] == "huggingface"]
+    assert checkpoints == [(MT, REVISION), (SUM, REVISION)]
+
+
+EXPORT = f"mtsum models export {MT} {SUM} -o models.tar"
+IMPORT = "mtsum models import models.tar"
+
 COMMANDS: dict[str, Case] = {
     "make run": Case(None, "run by test_make_run, with make's install step taken as done"),
     "make test": Case(None, "this suite itself; .ci/run runs it (test_ci_runs_make_test)"),
@@ -197,6 +210,8 @@ COMMANDS: dict[str, Case] = {
     "mtsum models convert models/opus-mt-ar-en": Case(converted),
     "mtsum models list": Case(models_listed),
     "mtsum translate article.txt --mt-model models/opus-mt-ar-en": Case(same_as_the_default),
+    EXPORT: Case(archived),
+    IMPORT: Case(None, "run by test_import_on_a_machine_without_the_models, after EXPORT"),
 }
 
 
@@ -330,3 +345,24 @@ def test_quiet_first_run_prints_nothing_on_stderr(
     summary_text(workdir, run)
     if backend != "transformers":
         assert list((tmp_path / "fresh-cache" / "ct2").iterdir())  # it did convert
+
+
+def test_import_on_a_machine_without_the_models(workdir: Path, tmp_path: Path) -> None:
+    # The README's two lines on two machines: export here, import where nothing is cached.
+    exported = user_run(EXPORT, workdir)
+    assert exported.returncode == 0, exported.stderr
+    fresh = {**_ENV, "HF_HOME": str(tmp_path / "hf"), "MTSUM_CACHE_DIR": str(tmp_path / "cache")}
+    imported = subprocess.run(
+        ["bash", "-c", IMPORT], cwd=workdir, env=fresh, capture_output=True, text=True, timeout=300
+    )
+    assert imported.returncode == 0 and imported.stderr == "", imported.stderr
+    translated = subprocess.run(
+        ["bash", "-c", "mtsum translate article.txt"],
+        cwd=workdir,
+        env=fresh,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert translated.returncode == 0, translated.stderr
+    assert translated.stdout == user_run("mtsum translate article.txt", workdir).stdout
