@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from test_align import ARTICLE, COPIED, FUSED, INVENTED, WRONG_NUMBER
 
@@ -13,6 +15,10 @@ from mtsum.pipeline import check_document, summarize_texts, summary_sentences
 # ARTICLE[i], so alignments to English paragraphs must map back to the same Arabic index.
 ARABIC = [f"هذه هي الفقرة رقم {i} من المقال." for i in range(len(ARTICLE))]
 TRANSLATIONS = dict(zip(ARABIC, ARTICLE, strict=True))
+# INVENTED's support against ARTICLE, worked out in test_align: of its six content words only
+# "set" is in the article (in 3 of the 15 units: idf ln(16/4) + 1, the rest ln(16) + 1 each), and
+# none of its word pairs is.
+INVENTED_SUPPORT = 3 / 4 * (1 + math.log(4)) / (5 * (1 + math.log(16)) + 1 + math.log(4))
 
 
 def fake_translator() -> FunctionModel:
@@ -50,7 +56,17 @@ def test_injected_summary_aligned_and_flagged(english_result: mtsum.DocumentSumm
     assert "unsupported" in invented.flags
     assert "number_not_in_source" in wrong.flags
     assert all(len(s.alignments) <= 3 for s in sentences)
-    assert 0.0 < english_result.check.support < 1.0
+    # Document support, by hand: the mean of the squared sentence supports, a wrong figure at 0.
+    # - copied: its words and word pairs are all in paragraph 7 (the date is canonical): 1.
+    # - fused: all its content words are in paragraphs 3+4, so the word share is 1; of its 12
+    #   word pairs 7 are there (ministri-irrig, 2021-March, egypt-lose, lose-2000000,
+    #   2000000-cubic, cubic-metr, metr-water; "every" splits water-day): 3/4 + 1/4 * 7/12 = 43/48.
+    # - invented: INVENTED_SUPPORT, "set" alone.
+    # - wrong number: 9 billion is not in the source, so it counts 0.
+    assert fused.support == pytest.approx(43 / 48)
+    assert invented.support == pytest.approx(INVENTED_SUPPORT)
+    expected = (1**2 + (43 / 48) ** 2 + INVENTED_SUPPORT**2 + 0) / 4
+    assert english_result.check.support == pytest.approx(expected)  # 0.4524
 
 
 def test_arabic_paragraphs_map_back_by_index() -> None:
@@ -95,7 +111,8 @@ def test_check_on_text_and_on_paragraphs() -> None:
     by_text = mtsum.check("\n".join(ARTICLE), summary)
     by_paragraphs = mtsum.check(ARTICLE, [COPIED, INVENTED])
     assert by_text == by_paragraphs
-    assert 0.0 <= by_text.support <= 1.0
+    # (1² for the copy + INVENTED_SUPPORT² for the invention) / 2 = 0.5035
+    assert by_text.support == pytest.approx((1 + INVENTED_SUPPORT**2) / 2)
     assert [s.flags for s in by_text.sentences] == [(), ("unsupported",)]
 
 
