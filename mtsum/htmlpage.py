@@ -31,6 +31,7 @@ import functools
 import hashlib
 from collections.abc import Mapping, Sequence
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -50,6 +51,7 @@ __all__ = [
     "index_row",
     "page_files",
     "summary_html",
+    "write_pages",
 ]
 
 PAGE_NAME = "report.html"  # a document's page, in its folder beside the index
@@ -220,6 +222,37 @@ def page_files(records: Sequence[Mapping[str, Any]], *, title: str) -> list[tupl
         files.append((f"{doc_id}/{PAGE_NAME}", document_html(record)))
     files.append((INDEX_NAME, index_html([index_row(r) for r in records], title=title)))
     return files
+
+
+def write_pages(folder: str | Path, records: Sequence[Mapping[str, Any]], *, title: str) -> None:
+    """Write `page_files` into `folder` (made if missing), each file atomically.
+
+    An existing page is replaced; nothing is written through a symlink: a link at
+    ``folder/<id>`` or at a page's place is refused.
+
+    Raises:
+        InputError: `folder` is not a folder or cannot be written, or as `page_files`.
+    """
+    from mtsum.atomic import write_text
+    from mtsum.errors import InputError
+    from mtsum.sources import display_path
+
+    folder = Path(folder)
+    files = page_files(records, title=title)  # ids checked before anything is written
+    if not str(folder):
+        raise InputError("the output folder is empty; pass -o FOLDER")
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{display_path(folder)}: is not a folder; pass a folder for the pages")
+    for name, text in files:
+        path = folder / name
+        shown = display_path(path)
+        # The folder named is the user's choice, a link or not; what mtsum makes inside is not.
+        if any(p.is_symlink() for p in {path, path.parent} - {folder}):
+            raise InputError(f"{shown}: is a symlink; mtsum does not write through links")
+        try:
+            write_text(path, text)
+        except OSError as exc:
+            raise InputError(f"{shown}: cannot be written ({exc.strerror or exc})") from None
 
 
 # The view: everything the templates show, worked out here so that they only loop and print.

@@ -192,3 +192,82 @@ def test_summarize_exit_codes(english_doc: Path, bart_dir: Path, tmp_path: Path)
     )
     assert bad.exit_code == 3 and "min words 50" in bad.stderr
     assert runner.invoke(app, ["summarize", str(english_doc), "--top-k", "0"]).exit_code == 2
+
+
+@pytest.fixture
+def fixed_summarizer(english_doc: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """`mtsum summarize` with a summarizer whose summary is known: ¶2 copied and an invention."""
+    import mtsum.backends
+
+    copied = english_lines()[4:12][1]
+    summary = f"{copied} Lions escaped from a zoo."
+    model = FunctionModel(lambda texts: [summary] * len(texts), name="fixed")
+    monkeypatch.setattr(mtsum.backends, "load_summarizer", lambda *args, **kwargs: model)
+    return summary
+
+
+def summarize_fixed(bart_dir: Path, *args: str) -> str:
+    models = ["--sum-model", str(bart_dir), "--mt-model", "mtsum-test/absent", "-q"]
+    result = runner.invoke(app, ["summarize", *args, *models])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_html_format_is_the_json_record_as_a_page(
+    english_doc: Path, bart_dir: Path, fixed_summarizer: str
+) -> None:
+    from mtsum.htmlpage import document_html
+
+    [record] = json.loads(summarize_fixed(bart_dir, str(english_doc), "--format", "json"))[
+        "documents"
+    ]
+    page = summarize_fixed(bart_dir, str(english_doc), "--format", "html")
+    assert page == document_html(record)
+    assert page.startswith("<!DOCTYPE html>") and "Lions escaped from a zoo." in page
+
+
+def test_html_with_several_inputs_writes_a_page_each_and_an_index(
+    english_doc: Path, bart_dir: Path, fixed_summarizer: str, tmp_path: Path
+) -> None:
+    from mtsum.htmlpage import document_html, index_html, index_row
+
+    second = tmp_path / "second.txt"
+    second.write_text("\n\n".join(english_lines()[12:18]) + "\n", encoding="utf-8")
+    inputs = [str(english_doc), str(second)]
+    records = json.loads(summarize_fixed(bart_dir, *inputs, "--format", "json"))["documents"]
+    out = tmp_path / "pages"
+    assert summarize_fixed(bart_dir, *inputs, "--format", "html", "-o", str(out)) == ""
+    names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.html"))
+    assert names == ["english/report.html", "index.html", "second/report.html"]
+    for record in records:
+        page = (out / record["id"] / "report.html").read_text(encoding="utf-8")
+        assert page == document_html(record)
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert index == index_html([index_row(r) for r in records], title="mtsum summaries")
+    # Several pages cannot go to stdout, nor to a file.
+    refused = runner.invoke(app, ["summarize", *inputs, "--format", "html", "-q"])
+    assert refused.exit_code == 3 and "pass -o FOLDER" in refused.stderr
+    a_file = tmp_path / "page.html"
+    a_file.write_text("", encoding="utf-8")
+    args = ["summarize", *inputs, "--format", "html", "-o", str(a_file), "-q"]
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 3 and "is not a folder" in refused.stderr
+    assert a_file.read_text(encoding="utf-8") == ""
+
+
+def test_check_html_is_the_checked_summary_as_a_page(english_doc: Path, tmp_path: Path) -> None:
+    from mtsum.htmlpage import checked_html
+    from mtsum.pipeline import check_document
+
+    lines = english_lines()[4:12]
+    summary = tmp_path / "summary.txt"
+    summary.write_text(f"{lines[2]}\nMartians landed on the roof of the Kremlin.\n", "utf-8")
+    out = tmp_path / "check.html"
+    args = ["check", str(english_doc), "--summary", str(summary), "--format", "html"]
+    result = runner.invoke(app, [*args, "-o", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    text = english_doc.read_text(encoding="utf-8")
+    expected = check_document(text, [lines[2], "Martians landed on the roof of the Kremlin."])
+    page = out.read_text(encoding="utf-8")
+    assert page == checked_html("english", str(english_doc), str(summary), expected)
+    assert f"<h1>Check of {summary}</h1>" in page

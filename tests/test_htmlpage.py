@@ -30,6 +30,7 @@ from mtsum.htmlpage import (
     index_html,
     index_row,
     page_files,
+    write_pages,
 )
 from mtsum.pipeline import check_document, summarize_texts
 from mtsum.render import dumps, summary_record
@@ -288,6 +289,28 @@ def test_page_files_refuse_ids_that_clash_or_climb(ids: list[str], message: str)
     records = [_record(SUMMARY[:1], doc_id=i) for i in ids]
     with pytest.raises(InputError, match=re.escape(message)):
         page_files(records, title="x")
+
+
+def test_write_pages_replaces_pages_but_never_writes_through_a_link(tmp_path: Path) -> None:
+    records = [_record(SUMMARY, doc_id="a")]
+    out = tmp_path / "out"
+    write_pages(out, records, title="Run")
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
+        "a",
+        f"a/{PAGE_NAME}",
+        INDEX_NAME,
+    ]
+    (out / "a" / PAGE_NAME).write_text("old", encoding="utf-8")
+    write_pages(out, records, title="Run")
+    assert (out / "a" / PAGE_NAME).read_text(encoding="utf-8") == document_html(records[0])
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (out / "b").symlink_to(elsewhere)
+    with pytest.raises(InputError, match="is a symlink"):
+        write_pages(out, [_record(SUMMARY, doc_id="b")], title="Run")
+    assert list(elsewhere.iterdir()) == []
+    with pytest.raises(InputError, match="is not a folder"):
+        write_pages(out / INDEX_NAME, records, title="Run")
 
 
 def test_templates_ship_as_package_data() -> None:

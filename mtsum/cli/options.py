@@ -85,11 +85,17 @@ class SummaryFormat(str, Enum):
     text = "text"
     json = "json"
     markdown = "markdown"
+    html = "html"
 
 
 TextFormatOpt = Annotated[TextFormat, typer.Option("--format", help="text or json.")]
 SummaryFormatOpt = Annotated[
-    SummaryFormat, typer.Option("--format", help="text, json or markdown.")
+    SummaryFormat,
+    typer.Option(
+        "--format",
+        help="text, json, markdown or html (a self-contained page; with several inputs, "
+        "-o FOLDER gets one page each and an index.html).",
+    ),
 ]
 Inputs = Annotated[
     list[str],

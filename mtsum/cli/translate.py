@@ -5,6 +5,7 @@ Registered on the app by `mtsum.cli`; exit codes and stderr as in `mtsum.cli._ap
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -125,8 +126,12 @@ def summarize(
         from mtsum.summarize import SummarizeOptions
         from mtsum.translate import TranslateOptions
 
-        check_output(output)
+        if fmt is not SummaryFormat.html:
+            check_output(output)
         sources = read_sources(inputs, max_bytes=max_bytes, encoding=encoding)
+        folder = _page_folder(output, len(sources)) if fmt is SummaryFormat.html else None
+        if fmt is SummaryFormat.html and folder is None:
+            check_output(output)
         options = SummarizeOptions(
             preset=length.value if length else None,
             min_words=min_words,
@@ -164,6 +169,17 @@ def summarize(
                 render.summary_markdown(s.id, r) for s, r in zip(sources, results, strict=True)
             ]
             write("\n".join(parts), output)
+        elif fmt is SummaryFormat.html:
+            from mtsum import htmlpage
+
+            records = [
+                render.summary_record(s.id, s.path, r)
+                for s, r in zip(sources, results, strict=True)
+            ]
+            if folder is not None:
+                htmlpage.write_pages(folder, records, title="mtsum summaries")
+            else:
+                write(htmlpage.document_html(records[0]), output)
         else:
             header = len(sources) > 1
             parts = [
@@ -223,6 +239,11 @@ def check(
         if fmt is SummaryFormat.json:
             record = render.checked_record(article.id, display_path(summary), result)
             write(render.dumps({"mtsum": __version__, **record}), output)
+        elif fmt is SummaryFormat.html:
+            from mtsum.htmlpage import checked_html
+
+            page = checked_html(article.id, article.path, display_path(summary), result)
+            write(page, output)
         elif fmt is SummaryFormat.markdown:
             title = f"Check of {display_path(summary.name)} against {article.id}"
             write(
@@ -230,6 +251,32 @@ def check(
             )
         else:
             write(render.check_text(result.check), output)
+
+
+def _page_folder(output: str | None, count: int) -> Path | None:
+    """Where ``--format html`` writes a folder (``<id>/report.html`` each, ``index.html``), or
+    None for one page to ``-o`` or stdout: an ``-o`` that is a folder, ends in ``/``, or gets
+    the pages of several documents.
+
+    Raises:
+        InputError: Several documents and no ``-o``, or an ``-o`` that is a file.
+    """
+    if output is None or output == "-":
+        if count > 1:
+            raise InputError(
+                f"{count} documents make {count} HTML pages; pass -o FOLDER to write one page "
+                "each and an index.html"
+            )
+        return None
+    path = Path(output)
+    if not (path.is_dir() or output.endswith(("/", os.sep)) or count > 1):
+        return None
+    if path.exists() and not path.is_dir():
+        raise InputError(
+            f"{output}: is not a folder; {count} documents make {count} HTML pages: pass -o "
+            "FOLDER to write one page each and an index.html"
+        )
+    return path
 
 
 def _source_warnings(source: PreparedSource) -> tuple[str, ...]:
