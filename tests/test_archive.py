@@ -210,6 +210,14 @@ def test_export_compute_type_chooses_the_converted_copies(connected: Path, tmp_p
         assert run.returncode == 0 and run.stderr == "", run.stderr
         models = manifest_of(work / "out.tar.gz")["models"]
         assert [m["compute_type"] for m in models] == kinds
+    # A compressed archive imports as a plain one.
+    run = user_run("mtsum models import out.tar.gz -q", work, machine(tmp_path / "offline"))
+    assert run.returncode == 0 and run.stderr == "", run.stderr
+    assert [line.split("\t")[2] for line in run.stdout.splitlines()] == [
+        "checkpoint",
+        "int8",
+        "float32",
+    ]
 
 
 def test_a_local_checkpoint_round_trips(connected: Path, tmp_path: Path, marian_dir: Path) -> None:
@@ -383,6 +391,8 @@ def test_import_places_replaces_and_keeps(tmp_path: Path) -> None:
         {f"ctranslate2/org_tiny--{REVISION}--int8/model.bin": b"weights"},
     )
     cache = tmp_path / "cache"
+    # What an import killed mid-way leaves (its process is gone): removed by the next one.
+    (cache / "ct2" / ".import.999999999.abcdefgh.tmp" / "x").mkdir(parents=True)
     [first] = import_models(archive, cache=cache, hub_cache=tmp_path / "hub")
     final = cache / "ct2" / f"org_tiny--{REVISION}--int8"
     assert first.status == "added" and first.path == str(final) and first.size_bytes == 7
@@ -432,6 +442,12 @@ def test_a_manifest_value_that_would_make_a_bad_path_is_refused(
     with pytest.raises(InputError, match=f"a.tar: {MANIFEST}: .*{message}"):
         import_models(archive, cache=tmp_path / "cache", hub_cache=tmp_path / "hub")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tar"]
+
+
+def test_a_model_listed_twice_is_refused(tmp_path: Path) -> None:
+    archive = small_archive(tmp_path / "a.tar", [one_model(), one_model()], {})
+    with pytest.raises(InputError, match="a model listed twice"):
+        import_models(archive, cache=tmp_path / "cache", hub_cache=tmp_path / "hub")
 
 
 def test_a_manifest_of_another_version_is_refused(tmp_path: Path) -> None:

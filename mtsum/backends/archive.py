@@ -29,6 +29,7 @@ revision, compute type) with the sha256 and size of every file::
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -43,7 +44,7 @@ from typing import Any, BinaryIO
 
 from mtsum._version import __version__
 from mtsum.atomic import output_target, write_text
-from mtsum.backends.convert import COMPUTE_TYPES, converted_path
+from mtsum.backends.convert import COMPUTE_TYPES, _remove_orphans, converted_path
 from mtsum.backends.resolve import ResolvedModel
 from mtsum.errors import InputError, ModelError
 from mtsum.paths import cache_dir
@@ -64,6 +65,8 @@ _KINDS = ("huggingface", "local", "ctranslate2")
 _HUB_NAME = re.compile(r"(?!.*(\.\.|--))[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*", re.ASCII)
 _REVISION = {"huggingface": re.compile("[0-9a-f]{40}"), "local": re.compile("local-[0-9a-f]{12}")}
 _SHA256 = re.compile("[0-9a-f]{64}")
+# Python 3.10.12+, 3.11.4+, 3.12+: tarfile's extraction filters.
+_DATA_FILTER = hasattr(tarfile, "data_filter")
 # Damage a tar or compressed stream shows when read (a gzip CRC error is an OSError).
 _DAMAGE = (tarfile.TarError, EOFError, zlib.error, OSError)
 
@@ -224,8 +227,8 @@ def _walk(root: Path) -> list[tuple[str, Path]]:
     found = []
     for folder, dirs, names in os.walk(root):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
-        found += [(Path(folder, n), n) for n in names if Path(folder, n).is_file()]
-    return sorted((p.relative_to(root).as_posix(), p) for p, _ in found)
+        found += [Path(folder, n) for n in names if Path(folder, n).is_file()]
+    return sorted((p.relative_to(root).as_posix(), p) for p in found)
 
 
 def _open_source(path: Path) -> BinaryIO:
@@ -248,8 +251,6 @@ class _Hashing:
 
 
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
-    import io
-
     info = tarfile.TarInfo(name)
     info.size, info.mode = len(data), 0o644
     tar.addfile(info, io.BytesIO(data))
@@ -377,6 +378,9 @@ def _check_models(models: Sequence[ArchivedModel]) -> None:
     Raises:
         ValueError: The first value that is not what `export_models` writes.
     """
+    identities = [(m.kind, m.name, m.revision, m.compute_type) for m in models]
+    if len(set(identities)) < len(identities):
+        raise ValueError("a model listed twice")
     for model in models:
         _check_identity(model)
         paths = [_checked_file(f) for f in model.files]
@@ -434,7 +438,7 @@ def _check_members(
         if not (member.isfile() or member.isdir()):
             what = "a link" if member.issym() or member.islnk() else "a device or FIFO"
             raise InputError(f"{archive}: member {name!r} is {what}; only plain files are taken")
-        if hasattr(tarfile, "data_filter"):
+        if _DATA_FILTER:
             try:
                 tarfile.data_filter(member, str(root))
             except tarfile.FilterError as exc:
@@ -463,7 +467,7 @@ def _extract(
     tar: tarfile.TarFile, member: tarfile.TarInfo, into: Path, archive: str | Path
 ) -> None:
     # The checks above already refused what the data filter refuses; it stays as a second guard.
-    options = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+    options = {"filter": "data"} if _DATA_FILTER else {}
     try:
         tar.extract(member, into, **options)  # type: ignore[arg-type]
     except OSError as exc:
@@ -508,7 +512,8 @@ class _Staging:
                     if not folder.exists():
                         folder.mkdir()
                         self.created.append(folder)
-                # Named as convert's staging folders: a crashed import's is cleaned up the same way.
+                # Named as convert's staging folders, and cleaned up the same way after a crash.
+                _remove_orphans(root)
                 made = tempfile.mkdtemp(dir=root, prefix=f".import.{os.getpid()}.", suffix=".tmp")
             except OSError as exc:
                 raise InputError(f"{root}: cannot be written ({exc.strerror or exc})") from None
