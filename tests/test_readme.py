@@ -176,6 +176,38 @@ def same_as_the_default(cwd: Path, run: Run) -> None:
     assert run.stdout == user_run("mtsum translate article.txt", cwd).stdout
 
 
+def example_output(cwd: Path, run: Run) -> None:
+    """The Python example prints what the CLI's JSON holds for the same article and summary."""
+    summarized = user_run("mtsum summarize article.txt --format json", cwd)
+    checked = user_run("mtsum check article.txt --summary their_summary.txt --format json", cwd)
+    assert summarized.returncode == 0, summarized.stderr
+    assert checked.returncode == 0, checked.stderr
+    [record] = json.loads(summarized.stdout)["documents"]
+    translation, check = record["translation"], json.loads(checked.stdout)["check"]
+    # The English paragraphs, then one line per segment, exactly.
+    segments = [
+        f"{s['paragraph']} {s['sentence']} {s['source']} -> {s['text']} {tuple(s['flags'])}\n"
+        for s in translation["segments"]
+    ]
+    head = "\n\n".join(translation["paragraphs"]) + "\n" + "".join(segments)
+    assert run.stdout.startswith(head)
+    *sentences, paragraph_4, last, end = run.stdout[len(head) :].split("\n")
+    assert end == ""
+    # A summary sentence a line: its text, support (4 places in JSON), flags and paragraphs.
+    assert sentences and len(sentences) == len(record["check"]["sentences"])
+    for line, s in zip(sentences, record["check"]["sentences"], strict=True):
+        shown = f"{tuple(s['flags'])} {[tuple(a['paragraphs']) for a in s['alignments']]}"
+        support = re.fullmatch(rf"{re.escape(s['text'])} (\S+) {re.escape(shown)}", line)
+        assert support is not None, line
+        assert round(float(support[1]), 4) == s["support"]
+    paragraph = record["paragraphs"][4]
+    assert paragraph_4 == f"{paragraph['original']} {paragraph['english']}"
+    said = [(s["text"], tuple(s["flags"])) for s in check["sentences"]]
+    support = re.fullmatch(rf"(\S+) {re.escape(str(said))}", last)
+    assert support is not None, last
+    assert round(float(support[1]), 4) == check["support"]
+
+
 def archived(cwd: Path, run: Run) -> None:
     with tarfile.open(cwd / "models.tar") as tar:
         handle = tar.extractfile("mtsum-manifest.json")
@@ -328,7 +360,7 @@ def test_python_blocks(block: int, workdir: Path) -> None:
         saved = workdir / "models" / "opus-mt-ar-en"
         assert (saved / "config.json").is_file() and (saved / "source.spm").is_file()
     else:
-        assert run.stdout.strip()
+        example_output(workdir, run)
 
 
 @pytest.mark.parametrize("backend", ["auto", "ctranslate2", "transformers"])
