@@ -40,8 +40,14 @@ class RunLock:
         BusyError: On entry, when another process holds the folder.
 
     Example:
-        >>> with RunLock(out_dir):  # doctest: +SKIP
-        ...     run_batch(...)
+        >>> import tempfile
+        >>> out_dir = tempfile.mkdtemp()
+        >>> with RunLock(out_dir) as lock:  # doctest: +ELLIPSIS
+        ...     RunLock(out_dir).acquire()  # a second batch on the same folder
+        Traceback (most recent call last):
+        mtsum.errors.BusyError: ... is in use by another mtsum batch (pid ..., since ...); ...
+        >>> lock.held, sorted(p.name for p in Path(out_dir).iterdir())  # the lock file stays
+        (False, ['.mtsum.lock'])
     """
 
     def __init__(self, out_dir: str | Path) -> None:

@@ -199,9 +199,15 @@ def open_document_folder(out: Path, doc_id: str, *, ours: bool) -> DocumentFolde
             folder, a folder mtsum did not make, or cannot be made or opened.
 
     Example:
-        >>> folder = open_document_folder(Path("outputs"), "doc", ours=False)  # doctest: +SKIP
-        >>> with folder:  # doctest: +SKIP
+        >>> import tempfile
+        >>> out = Path(tempfile.mkdtemp())
+        >>> with open_document_folder(out, "doc", ours=False) as folder:
         ...     digest = folder.write("summary.txt", "One sentence.\\n")
+        >>> digest == hashlib.sha256((out / "doc" / "summary.txt").read_bytes()).hexdigest()
+        True
+        >>> open_document_folder(out, "doc", ours=False)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        mtsum.errors.InputError: .../doc exists and was not made by mtsum; move it or pass ...
     """
     if doc_id in ("", ".", "..") or PurePosixPath(doc_id).name != doc_id or "\\" in doc_id:
         raise InputError(f"document id {doc_id!r} is not a plain file name; rename the document")
