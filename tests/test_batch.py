@@ -7,6 +7,7 @@ import io
 import json
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from markupsafe import escape
 from typer.testing import CliRunner
 
 from mtsum.backends.base import FunctionModel, Seq2Seq
@@ -35,6 +37,7 @@ from mtsum.batch.lock import LOCK_FILE, RunLock
 from mtsum.batch.state import STATE_FILE, RunState
 from mtsum.cli import app
 from mtsum.errors import BusyError, InputError, ModelError
+from mtsum.htmlpage import document_html
 from mtsum.score import join_sentences
 from mtsum.signature import Signature
 from mtsum.summarize import SummarizeOptions
@@ -191,6 +194,64 @@ def test_outputs_report_and_scores(folder: Folder) -> None:
     markdown = (folder.out / "report.md").read_text(encoding="utf-8")
     assert "| a | ok | 2 |" in markdown and str(report.corpus.rouge.signature) in markdown
     assert "## Scores" in (folder.out / "a" / "report.md").read_text(encoding="utf-8")
+
+
+def _index_rows(index: str) -> dict[str, tuple[str, str | None]]:
+    """{id: (status cell text, link)} of the rows of an index.html."""
+    rows = {}
+    for match in re.finditer(r'<tr class="doc (\w+)" data-id="([^"]*)">(.*?)</tr>', index, re.S):
+        link = re.search(r'<a href="([^"]*)">', match.group(3))
+        rows[match.group(2)] = (match.group(1), link.group(1) if link else None)
+    return rows
+
+
+def test_html_page_per_document_and_an_index(folder: Folder) -> None:
+    write_docs(folder.input, {"bad.txt": "نص".encode() + b"\xff rest"})
+    report = folder.run()
+    assert statuses(report) == {"a": "ok", "b": "ok", "bad": "failed", "c": "ok"}
+    for doc in ARABIC:
+        result = json.loads((folder.out / doc / "result.json").read_text(encoding="utf-8"))
+        page = (folder.out / doc / "report.html").read_text(encoding="utf-8")
+        assert page == document_html(result)
+    page = (folder.out / "a" / "report.html").read_text(encoding="utf-8")
+    assert '<section id="scores"' in page and "a.summary.ref1.en.txt" in page
+    assert not (folder.out / "bad" / "report.html").exists()
+    index = (folder.out / "index.html").read_text(encoding="utf-8")
+    assert _index_rows(index) == {
+        "a": ("ok", "a/report.html"),
+        "b": ("ok", "b/report.html"),
+        "bad": ("failed", None),
+        "c": ("ok", "c/report.html"),
+    }
+    bad = next(row for row in report.documents if row.id == "bad")
+    assert bad.error and escape(bad.error) in index
+    f1 = report.documents[0].scores.rouge.scores["rouge1"].fmeasure  # type: ignore[union-attr]
+    assert f'<td class="n">{f1:.4f}</td>' in index and "ROUGE-1 F1" in index
+    # A rerun skips the finished documents and links their pages, written by the first run.
+    before = (folder.out / "a" / "report.html").read_bytes()
+    assert statuses(folder.run())["a"] == "skipped"
+    rows = _index_rows((folder.out / "index.html").read_text(encoding="utf-8"))
+    assert rows["a"] == ("skipped", "a/report.html")
+    assert (folder.out / "a" / "report.html").read_bytes() == before
+
+
+def test_document_finished_by_an_older_mtsum_gets_its_page(folder: Folder) -> None:
+    folder.run()
+    # What an older mtsum left: no report.html, and none recorded among the outputs.
+    with RunState(folder.out) as state:
+        for doc in ARABIC:
+            record = state.get(doc)
+            assert record is not None
+            kept = [f for f in record.outputs if not f.path.endswith("/report.html")]
+            assert len(kept) == len(record.outputs) - 1
+            state.mark_done(doc, record.content_hash, record.settings, outputs=kept)
+            (folder.out / doc / "report.html").unlink()
+    report = folder.run()
+    assert statuses(report) == {"a": "ok", "b": "ok", "c": "ok"}
+    result = json.loads((folder.out / "a" / "result.json").read_text(encoding="utf-8"))
+    assert result["notes"] == ["redone: report.html not written by the last run"]
+    assert (folder.out / "a" / "report.html").is_file()
+    assert statuses(folder.run()) == {"a": "skipped", "b": "skipped", "c": "skipped"}
 
 
 @pytest.mark.parametrize(
@@ -624,6 +685,25 @@ def test_cli_batch_on_tiny_models(tmp_path: Path, marian_dir: Path, bart_dir: Pa
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert [d["status"] for d in report["documents"]] == ["skipped", "skipped", "failed"]
     assert {p: p.read_bytes() for p in sorted(out.glob("[ab]/*"))} == before
+
+
+def test_cli_batch_of_the_seeds_as_make_run_writes_it(
+    tmp_path: Path, marian_dir: Path, bart_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `mtsum batch seeds/ --out outputs/`, relative paths as the Makefile has them.
+    shutil.copytree(ROOT / "seeds", tmp_path / "seeds")
+    monkeypatch.chdir(tmp_path)
+    args = cli_args(Path("seeds"), Path("outputs"), marian_dir, bart_dir)
+    args[1:4] = ["seeds/", "--out", "outputs/"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    seed = "000_91e72526449f324a"
+    record = json.loads((tmp_path / "outputs" / seed / "result.json").read_text(encoding="utf-8"))
+    page = (tmp_path / "outputs" / seed / "report.html").read_text(encoding="utf-8")
+    assert page == document_html(record)
+    index = (tmp_path / "outputs" / "index.html").read_text(encoding="utf-8")
+    assert _index_rows(index) == {seed: ("ok", f"{seed}/report.html")}
+    assert "<dd><bdi>seeds</bdi></dd>" in index and "<dd><bdi>outputs</bdi></dd>" in index
 
 
 def test_cli_batch_all_ok_exits_0_and_caches(

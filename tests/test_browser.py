@@ -22,6 +22,7 @@ from test_align import ARTICLE, COPIED, FUSED, INVENTED, WRONG_NUMBER
 from test_pipeline import ARABIC, TRANSLATIONS
 
 from mtsum.backends.base import FunctionModel
+from mtsum.batch import run_batch
 from mtsum.htmlpage import PAGE_NAME, document_html, index_html, index_row
 from mtsum.pipeline import summarize_texts
 from mtsum.render import dumps, summary_record
@@ -314,6 +315,37 @@ def test_index_links_open_the_document_pages(
             page.go_back()
             page.wait_for_load_state("load")
         assert opened.console_errors == [] and opened.errors == []
+
+
+def test_batch_index_opens_every_finished_page(chromium: Any, tmp_path: Path) -> None:
+    inp = tmp_path / "in"
+    inp.mkdir()
+    (inp / "known.txt").write_text("\n".join(ARABIC), encoding="utf-8")
+    (inp / "english.txt").write_text("\n\n".join(ARTICLE), encoding="utf-8")
+    (inp / "broken.txt").write_bytes(b"\xd9\x86\xd8\xb5 \xff")  # not UTF-8: a failed row
+    summary = FunctionModel(lambda xs: [" ".join(SUMMARY)] * len(xs), name="fake-sum")
+    report = run_batch(inp, tmp_path / "out", translator=_translator(), summarizer=summary)
+    assert {row.id: row.status for row in report.documents} == {
+        "broken": "failed",
+        "english": "ok",
+        "known": "ok",
+    }
+    with open_page(chromium, tmp_path / "out" / "index.html") as opened:
+        page = opened.page
+        assert opened.console_errors == [] and opened.errors == []
+        assert page.locator('tr[data-id="broken"] a').count() == 0
+        assert "not valid UTF-8" in page.text_content('tr[data-id="broken"] .status')
+        for doc_id in ("english", "known"):
+            page.click(f'tr[data-id="{doc_id}"] a')
+            page.wait_for_load_state("load")
+            assert page.url.endswith(f"/out/{doc_id}/{PAGE_NAME}")
+            assert page.text_content(".doc-id") == doc_id
+            page.click("#s1 .text")
+            assert _highlighted(page), doc_id
+            page.go_back()
+            page.wait_for_load_state("load")
+        assert opened.console_errors == [] and opened.errors == []
+        assert all(url.startswith(tmp_path.as_uri()) for url in opened.requests)
 
 
 def test_hostile_text_stays_text(chromium: Any, tmp_path: Path) -> None:

@@ -36,6 +36,7 @@ from mtsum.batch.scoring import score_document
 from mtsum.batch.settings import BatchSettings
 from mtsum.batch.state import DocRecord, OutputFile, RunState
 from mtsum.errors import InputError, ModelError, MtsumError
+from mtsum.htmlpage import document_html
 from mtsum.pipeline import summarize_texts
 from mtsum.render import dumps, summary_markdown, summary_record
 from mtsum.score import join_sentences
@@ -200,6 +201,8 @@ def _summarize(
         ("translation.txt", "\n\n".join(english) + "\n"),
         ("summary.txt", join_sentences(sentences) + "\n"),
         ("report.md", f"{summary_markdown(doc.id, result)}\n{document_scores_markdown(scores)}"),
+        # The page shows exactly what result.json says: it is rendered from the same record.
+        ("report.html", document_html(record)),
         ("result.json", dumps(record)),
     ]
     return record, files

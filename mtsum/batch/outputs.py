@@ -2,8 +2,9 @@
 
 Layout::
 
-    OUT_DIR/<id>/translation.txt, summary.txt, report.md, result.json     `OUTPUT_FILES`
-    OUT_DIR/report.json, report.csv, report.md                             `REPORT_FILES`
+    OUT_DIR/<id>/translation.txt, summary.txt, report.md, report.html, result.json
+                                                                         `OUTPUT_FILES`
+    OUT_DIR/report.json, report.csv, report.md, index.html                `REPORT_FILES`
     OUT_DIR/.mtsum-state.sqlite3, .mtsum.lock, .mtsum.lock.json            state and lock
 
 Rules:
@@ -55,8 +56,8 @@ __all__ = [
 ]
 
 # result.json last: a folder with a result.json of this run has all its files.
-OUTPUT_FILES = ("translation.txt", "summary.txt", "report.md", "result.json")
-REPORT_FILES = ("report.json", "report.csv", "report.md")
+OUTPUT_FILES = ("translation.txt", "summary.txt", "report.md", "report.html", "result.json")
+REPORT_FILES = ("report.json", "report.csv", "report.md", "index.html")
 
 _LEFTOVER = re.compile(
     rf"\.(?:{'|'.join(map(re.escape, OUTPUT_FILES))})\.mtsum-[0-9a-f]{{16}}\.tmp"

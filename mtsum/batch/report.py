@@ -1,5 +1,5 @@
-"""The run report of `mtsum batch` as files: report.json, report.csv, report.md; and the text of
-`mtsum score`.
+"""The run report of `mtsum batch` as files: report.json, report.csv, report.md, index.html; and
+the text of `mtsum score`.
 
 Pure: records in (`mtsum.batch.records`), text out; nothing here reads or writes files. Text
 taken from documents and models is shown as text (`mtsum.markup`): escaped in markdown, and in
@@ -15,6 +15,7 @@ from typing import Any
 
 from mtsum._version import __version__
 from mtsum.batch.records import STATUSES, BatchReport, CorpusScores, DocRow, DocScores
+from mtsum.htmlpage import index_html
 from mtsum.markup import csv_cell, markdown_code, markdown_text
 from mtsum.render import dumps
 from mtsum.score import ROUGE_TYPES, RougeResult
@@ -24,6 +25,7 @@ __all__ = [
     "CSV_COLUMNS",
     "document_scores_markdown",
     "report_csv",
+    "report_html",
     "report_json",
     "report_markdown",
     "report_record",
@@ -103,6 +105,25 @@ def report_record(report: BatchReport) -> dict[str, Any]:
 def report_json(report: BatchReport) -> str:
     """``report.json``: `report_record` as indented UTF-8 JSON."""
     return dumps(report_record(report))
+
+
+def report_html(report: BatchReport) -> str:
+    """``index.html``: one row per document linking to its ``<id>/report.html`` (a failed one
+    with its reason), the corpus scores and the settings (`mtsum.htmlpage.index_html`)."""
+    record = report_record(report)
+    details = [
+        ("Input folder", report.input_dir),
+        ("Output folder", report.out_dir),
+        ("Time", f"{report.seconds:.1f} s"),
+        *(("Warning", w) for w in report.warnings),
+    ]
+    return index_html(
+        record["documents"],
+        title="mtsum batch report",
+        corpus=record["corpus"],
+        details=details,
+        settings=report.settings,
+    )
 
 
 def _csv_value(value: Any) -> Any:

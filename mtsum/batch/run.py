@@ -13,7 +13,7 @@
 6. `run_tasks`: `mtsum.batch.document.run_document` for each document to run (translate,
    summarize, align, score; write its files atomically; record it in the state), the recorded
    outcome for each skipped one. A kill loses at most the document in progress.
-7. `write_report`: report.json, report.csv and report.md.
+7. `write_report`: report.json, report.csv, report.md and index.html.
 """
 
 from __future__ import annotations
@@ -30,12 +30,12 @@ from mtsum.backends.cache import CachingTranslator, TranslationCache
 from mtsum.batch.document import Models, run_document, state_key
 from mtsum.batch.inputs import Document, scan_folder
 from mtsum.batch.lock import RunLock
-from mtsum.batch.outputs import REPORT_FILES, read_below, write_report_file
+from mtsum.batch.outputs import OUTPUT_FILES, REPORT_FILES, read_below, write_report_file
 from mtsum.batch.records import BatchReport, DocRow, english_from_record, row_from_record
-from mtsum.batch.report import report_csv, report_json, report_markdown
+from mtsum.batch.report import report_csv, report_html, report_json, report_markdown
 from mtsum.batch.scoring import corpus_scores
 from mtsum.batch.settings import BatchSettings, LazyModel, identity, load, settings_signature
-from mtsum.batch.state import STATE_FILE, RunState
+from mtsum.batch.state import STATE_FILE, OutputFile, RunState
 from mtsum.errors import InputError
 from mtsum.signature import Signature
 from mtsum.sources import display_path
@@ -118,7 +118,9 @@ def plan(
     A document is skipped when its last run finished with the same input hash and settings, every
     output it wrote is unchanged, and its result.json reads back. One whose outputs were edited
     or deleted since is redone with the note ``redone: summary.txt changed or deleted since the
-    last run``. Without a state, or with `force`, every document runs.
+    last run``, and one finished by an older mtsum that wrote fewer files with ``redone:
+    report.html not written by the last run``. Without a state, or with `force`, every document
+    runs.
     """
     return [_task(d, signatures[d.id], state, force=force) for d in docs]
 
@@ -128,14 +130,25 @@ def _task(
 ) -> Task:
     if state is None or force or doc.text is None:
         return Task(doc, signature)
-    if state.is_done(doc.id, doc.input_hash, state_key(signature)):
-        return Task(doc, signature, earlier=_finished(state.out_dir, doc.id))
     record = state.get(doc.id)
+    if state.is_done(doc.id, doc.input_hash, state_key(signature)):
+        # A run of an older mtsum wrote fewer files (no report.html): make the new ones too.
+        missing = _missing_outputs(doc.id, record.outputs) if record is not None else []
+        if not missing:
+            return Task(doc, signature, earlier=_finished(state.out_dir, doc.id))
+        names = ", ".join(missing)
+        return Task(doc, signature, note=f"redone: {names} not written by the last run")
     changed = state.changed_outputs(record) if record is not None and record.status == "ok" else []
     if not changed:
         return Task(doc, signature)
     names = ", ".join(Path(f.path).name for f in changed)
     return Task(doc, signature, note=f"redone: {names} changed or deleted since the last run")
+
+
+def _missing_outputs(doc_id: str, outputs: Sequence[OutputFile]) -> list[str]:
+    """The names of `OUTPUT_FILES` that the recorded `outputs` of `doc_id` lack."""
+    written = {Path(f.path).name for f in outputs if Path(f.path).parent == Path(doc_id)}
+    return [name for name in OUTPUT_FILES if name not in written]
 
 
 def _finished(out_dir: Path, doc_id: str) -> Outcome | None:
@@ -208,12 +221,12 @@ def run_tasks(
 
 
 def write_report(out: Path, report: BatchReport) -> None:
-    """Write the run report into OUT_DIR: report.json, report.csv and report.md.
+    """Write the run report into OUT_DIR: report.json, report.csv, report.md and index.html.
 
     Raises:
         InputError: OUT_DIR cannot be written.
     """
-    renderers = (report_json, report_csv, report_markdown)
+    renderers = (report_json, report_csv, report_markdown, report_html)
     for name, render in zip(REPORT_FILES, renderers, strict=True):
         write_report_file(out, name, render(report))
 
@@ -244,7 +257,8 @@ def run_batch(
         progress: Called with (documents done, documents in all), skipped ones included.
 
     Returns:
-        The `BatchReport`, also written as OUT_DIR/report.json, report.csv and report.md.
+        The `BatchReport`, also written as OUT_DIR/report.json, report.csv, report.md and
+        index.html.
         Failed documents are rows with their error, not exceptions.
 
     Raises:
