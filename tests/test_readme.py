@@ -113,6 +113,14 @@ def summary_markdown(cwd: Path, run: Run) -> None:
     assert f"sum:{SUM}@{REVISION}" in markdown  # the signature
 
 
+def summary_html(cwd: Path, run: Run) -> None:
+    assert run.stdout == ""
+    page = (cwd / "report.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "<h1>Summary of article</h1>" in page
+    assert page.count('<td class="text ar" lang="ar" dir="rtl">') == seed_paragraphs()
+    assert f"sum:{SUM}@{REVISION}" in page  # the signature
+
+
 def check_text(cwd: Path, run: Run) -> None:
     *sentences, support = lines(run.stdout)
     assert support.startswith("(support ")
@@ -137,6 +145,9 @@ def batch_outputs(cwd: Path, run: Run) -> None:
     assert f"sum:{SUM}@{REVISION}" in result["settings"]
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["counts"] == {"ok": 1, "skipped": 0, "failed": 0}
+    page = (out / SEED_ID / "report.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and f"<h1>Summary of {SEED_ID}</h1>" in page
+    assert f'<a href="{SEED_ID}/report.html">' in (out / "index.html").read_text(encoding="utf-8")
     # The README promises a rerun skips finished documents.
     again = user_run("mtsum batch seeds/ --out outputs/", cwd)
     assert again.returncode == 0, again.stderr
@@ -229,6 +240,7 @@ COMMANDS: dict[str, Case] = {
     "cat article.txt | mtsum translate -": Case(same_as_the_file),
     "mtsum summarize article.txt": Case(summary_text),
     "mtsum summarize article.txt --format markdown -o summary.md": Case(summary_markdown),
+    "mtsum summarize article.txt --format html -o report.html": Case(summary_html),
     "mtsum summarize english.txt": Case(summary_text),
     "mtsum summarize article.txt --length short": Case(summary_text),
     "mtsum check article.txt --summary their_summary.txt": Case(check_text),
