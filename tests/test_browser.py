@@ -379,6 +379,26 @@ def test_hostile_text_stays_text(chromium: Any, tmp_path: Path) -> None:
             assert opened.dialogs == []
 
 
+def test_hostile_file_name_in_a_batch(chromium: Any, tmp_path: Path) -> None:
+    # A file name can hold all of it but "/": quotes, angle brackets, a bidi override.
+    name = '"><img src=x onerror=alert(1)><script>alert(1)<\u202eevil.txt'
+    inp = tmp_path / "in"
+    inp.mkdir()
+    (inp / name).write_text(f"{HOSTILE[2]} {HOSTILE[0]}\n\n" + "\n\n".join(ARTICLE), "utf-8")
+    summary = FunctionModel(lambda xs: [f"{HOSTILE[2]} {COPIED}"] * len(xs), name=HOSTILE[1])
+    report = run_batch(inp, tmp_path / "out", translator=_translator(), summarizer=summary)
+    [row] = report.documents
+    assert row.status == "ok" and "<" not in row.id  # ids are made safe; the path is not
+    for path in (tmp_path / "out" / "index.html", tmp_path / "out" / row.id / PAGE_NAME):
+        with open_page(chromium, path) as opened:
+            page = opened.page
+            assert page.locator(INJECTED).count() == 0
+            assert opened.errors == [] and opened.console_errors == []
+            assert name in page.text_content("body")
+            page.wait_for_timeout(200)
+            assert opened.dialogs == []
+
+
 def test_seed_page_with_tiny_models(chromium: Any, marian: Any, bart: Any, tmp_path: Path) -> None:
     [result] = summarize_texts(
         [SEED.read_text(encoding="utf-8")], summarizer=bart, translator=marian
