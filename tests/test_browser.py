@@ -44,8 +44,9 @@ INJECTED = (
 )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
+    # Closed with this module: Playwright's event loop must not outlive the browser tests.
     with launch() as browser:
         yield browser
 
