@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mtsum.backends.store import StoredModel, convert_local, list_models, pull
-from mtsum.cli.models import app
+from mtsum.cli.models import models_app as app
 from mtsum.errors import InputError, ModelError
 
 runner = CliRunner()

@@ -6,7 +6,7 @@ The layers, each importing only those above it (``tests/test_imports.py`` checks
     _app         the Typer app, global options, error mapping, progress, output helpers
     translate    translate, summarize, check
     batch        batch, score
-    models       the ``models`` group: pull, convert, list
+    models       the ``models`` group: pull, convert, list, export, import
     __init__     registers the commands on the app; `main` is the console script
 
 Exit codes and what reaches stderr are documented in `mtsum.cli._app`.
@@ -19,16 +19,18 @@ from mtsum.cli._app import app
 
 __all__ = ["app", "main"]
 
-app.command("translate")(translate.translate)
-app.command("summarize")(translate.summarize)
-app.command("check")(translate.check)
-app.command("batch")(batch.batch)
-app.command("score")(batch.score)
+app.command("translate")(translate.translate_command)
+app.command("summarize")(translate.summarize_command)
+app.command("check")(translate.check_command)
+app.command("batch")(batch.batch_command)
+app.command("score")(batch.score_command)
 
-models.app.command("pull")(models.pull)
-models.app.command("convert")(models.convert)
-models.app.command("list")(models.list_)
-app.add_typer(models.app, name="models")
+models.models_app.command("pull")(models.pull_command)
+models.models_app.command("convert")(models.convert_command)
+models.models_app.command("list")(models.list_command)
+models.models_app.command("export")(models.export_command)
+models.models_app.command("import")(models.import_command)
+app.add_typer(models.models_app, name="models")
 
 
 def main() -> None:

@@ -44,13 +44,13 @@ from mtsum.cli.options import (
 from mtsum.markup import one_line
 from mtsum.sources import MAX_BYTES, display_path
 
-__all__ = ["batch", "score"]
+__all__ = ["batch_command", "score_command"]
 
 EXIT_SOME_FAILED = 1
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
-def batch(
+def batch_command(
     ctx: typer.Context,
     input_dir: Annotated[
         Path,
@@ -154,7 +154,7 @@ def batch(
             typer.echo(f"mtsum: {one_line(summary)}", err=True)
 
 
-def score(
+def score_command(
     ctx: typer.Context,
     hyp: Annotated[Path, typer.Option("--hyp", help="The summary to score (a text file).")],
     ref: Annotated[

@@ -1,7 +1,7 @@
 """`mtsum models pull|convert|list|export|import`: fetch, convert, list and carry models ahead
 of a run (thin; see `mtsum.backends.store` and `mtsum.backends.archive`).
 
-`app` is the ``models`` command group; `mtsum.cli` registers these commands on it and adds it to
+`models_app` is the ``models`` command group; `mtsum.cli` registers these commands on it and adds it to
 the main app. Errors map to the same exit codes as every other command (4: model unavailable,
 3: bad input), and the libraries stay as quiet as in every other command
 (`mtsum.cli._app.command_errors`): with -q, pull and convert print only the converted model's
@@ -34,9 +34,16 @@ if TYPE_CHECKING:
     from mtsum.backends.archive import ArchivedModel, ImportedModel
     from mtsum.backends.store import StoredModel
 
-__all__ = ["app", "convert", "export", "import_", "list_", "pull"]
+__all__ = [
+    "convert_command",
+    "export_command",
+    "import_command",
+    "list_command",
+    "models_app",
+    "pull_command",
+]
 
-app = typer.Typer(
+models_app = typer.Typer(
     name="models",
     help="Download, convert (CTranslate2) and list the models mtsum uses.",
     no_args_is_help=True,
@@ -45,7 +52,7 @@ app = typer.Typer(
 )
 
 
-def pull(
+def pull_command(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Hub name, e.g. Helsinki-NLP/opus-mt-ar-en.")],
     compute_type: ConvertComputeType = ComputeType.int8,
@@ -61,7 +68,7 @@ def pull(
         typer.echo(_line(model))
 
 
-def convert(
+def convert_command(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="Checkpoint directory saved with save_pretrained.")],
     compute_type: ConvertComputeType = ComputeType.int8,
@@ -77,7 +84,7 @@ def convert(
         typer.echo(_line(model))
 
 
-def list_(
+def list_command(
     ctx: typer.Context,
     cache_dir: CacheDir = None,
     fmt: TextFormatOpt = TextFormat.text,
@@ -95,7 +102,7 @@ def list_(
             typer.echo("\n".join(_line(m) for m in models))
 
 
-def export(
+def export_command(
     ctx: typer.Context,
     names: Annotated[
         list[str],
@@ -126,7 +133,7 @@ def export(
             typer.echo(_row(model, str(output)))
 
 
-def import_(
+def import_command(
     ctx: typer.Context,
     archive: Annotated[Path, typer.Argument(help="An archive written by `mtsum models export`.")],
     cache_dir: CacheDir = None,
@@ -140,10 +147,6 @@ def import_(
             models = import_models(archive, cache=cache_dir)
         for model in models:
             typer.echo(_imported(model))
-
-
-app.command("export")(export)
-app.command("import")(import_)
 
 
 def _line(model: StoredModel) -> str:

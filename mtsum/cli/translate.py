@@ -49,10 +49,10 @@ from mtsum.sources import MAX_BYTES, display_path
 if TYPE_CHECKING:
     from mtsum.pipeline import PreparedSource
 
-__all__ = ["check", "summarize", "translate"]
+__all__ = ["check_command", "summarize_command", "translate_command"]
 
 
-def translate(
+def translate_command(
     ctx: typer.Context,
     inputs: Inputs,
     output: Output = None,
@@ -92,7 +92,7 @@ def translate(
             write(render.translation_text(sources, docs), output)
 
 
-def summarize(
+def summarize_command(
     ctx: typer.Context,
     inputs: Inputs,
     output: Output = None,
@@ -189,7 +189,7 @@ def summarize(
             write("\n".join(parts), output)
 
 
-def check(
+def check_command(
     ctx: typer.Context,
     source: Annotated[str, typer.Argument(help="The article: a file, or - for stdin.")],
     summary: Annotated[Path, typer.Option("--summary", help="The summary to check (a text file).")],
