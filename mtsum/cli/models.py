@@ -1,14 +1,11 @@
 """`mtsum models pull|convert|list|export|import`: fetch, convert, list and carry models ahead
 of a run (thin; see `mtsum.backends.store` and `mtsum.backends.archive`).
 
-`models_app` is the ``models`` command group; `mtsum.cli` registers these commands on it and adds it to
-the main app. Errors map to the same exit codes as every other command (4: model unavailable,
-3: bad input), and the libraries stay as quiet as in every other command
+`models_app` is the ``models`` command group; `mtsum.cli` registers these commands on it and
+adds it to the main app. Errors map to the same exit codes as every other command (4: model
+unavailable, 3: bad input), and the libraries stay as quiet as in every other command
 (`mtsum.cli._app.command_errors`): with -q, pull and convert print only the converted model's
 line, on stdout, and export and import one line per model.
-
-`export` and `import` are registered here, on this module's own group, rather than beside
-pull, convert and list in `mtsum.cli`'s ``__init__``.
 """
 
 from __future__ import annotations
