@@ -642,7 +642,7 @@ def test_cli_batch_on_tiny_models(tmp_path: Path, marian_dir: Path, bart_dir: Pa
     assert result.exit_code == 1, result.output
     assert result.stderr.strip() == (
         f"mtsum: error: 1 failed of 3 documents (2 ok, 0 skipped, 1 failed); report in "
-        f"{out / 'report.md'}"
+        f"{out / 'report.md'} and {out / 'index.html'}"
     )
     for doc in ("a", "b"):
         result_json = json.loads((out / doc / "result.json").read_text(encoding="utf-8"))
@@ -716,7 +716,7 @@ def test_cli_batch_all_ok_exits_0_and_caches(
     assert result.exit_code == 0, result.output
     assert result.stderr.endswith(
         "mtsum: 1 documents (1 ok, 0 skipped, 0 failed); report in "
-        f"{tmp_path / 'out' / 'report.md'}\n"
+        f"{tmp_path / 'out' / 'report.md'} and {tmp_path / 'out' / 'index.html'}\n"
     )
     # --no-cache skips the translation cache; converted models are kept there all the same.
     assert not (tmp_path / "user-cache" / "translations.sqlite3").exists()

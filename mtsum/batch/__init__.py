@@ -5,8 +5,9 @@ Layout (see seeds/README.md for the inputs)::
     INPUT_DIR/<id>.txt                       OUT_DIR/<id>/translation.txt  English paragraphs
     INPUT_DIR/<id>.summary.ref<N>.en.txt     OUT_DIR/<id>/summary.txt      one sentence a line
     INPUT_DIR/<id>.translation.ref.en.txt    OUT_DIR/<id>/result.json      everything
-                                             OUT_DIR/<id>/report.md
-                                             OUT_DIR/report.json, report.csv, report.md
+                                             OUT_DIR/<id>/report.md, report.html
+                                             OUT_DIR/report.json, report.csv, report.md,
+                                                     index.html
                                              OUT_DIR/.mtsum-state.sqlite3, .mtsum.lock(.json)
 
 Modules, each importing only those above it::

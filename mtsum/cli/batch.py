@@ -145,7 +145,8 @@ def batch_command(
                 warn(f"{row.path}: {warning}", quiet)
         counts = ", ".join(f"{report.count(s)} {s}" for s in ("ok", "skipped", "failed"))
         summary = (
-            f"{len(report.documents)} documents ({counts}); report in {Path(out) / 'report.md'}"
+            f"{len(report.documents)} documents ({counts}); report in {Path(out) / 'report.md'} "
+            f"and {Path(out) / 'index.html'}"
         )
         if report.failed:
             typer.echo(f"mtsum: error: {report.failed} failed of {one_line(summary)}", err=True)
