@@ -32,6 +32,7 @@ from dataclasses import dataclass, replace
 from mtsum._version import __version__
 from mtsum.backends.base import GenerateOptions, Seq2Seq
 from mtsum.errors import InputError, ModelError
+from mtsum.generation import Request, generate
 from mtsum.pieces import pack, split_to_fit
 from mtsum.signature import Signature
 from mtsum.textprep import split_sentences
@@ -69,12 +70,10 @@ class SummarizeOptions:
     ``margin`` tokens. Raising ``max_input_tokens`` above the model's limit only suits models with
     relative positions (T5); BART has 1,024 positions.
 
-    Batching: chunks go to the model at most ``batch_size`` at a time and at most
-    ``batch_tokens`` input tokens together (a longer chunk goes alone). Memory grows with the
-    tokens in flight times the beams. Measured at distilbart's shape on 2 cores (CTranslate2):
-    a whole ``mtsum summarize`` of the seed peaked at 0.71 / 0.90 / 1.0 GB with 2,048 / 3,072 /
-    8 full chunks, and six ~650-token documents ran at 36 / 44 / 45 tokens/s; 2,048 splits them
-    into batches of 2, 3 and 1, which leaves one of the two workers idle.
+    Batching: a batch holds at most ``batch_size`` chunks and ``batch_tokens`` padded tokens,
+    its longest chunk times its number of chunks (`mtsum.generation`, as for translation); a
+    chunk over the budget goes alone. Memory grows with the tokens in flight times the beams,
+    and CTranslate2 runs a batch on each of its workers at once.
     """
 
     preset: str | None = None
@@ -190,7 +189,9 @@ class Summary:
 
 
 @dataclass(frozen=True)
-class _Piece:
+class _Input:
+    """A chunk as the model reads it: its text and tokens, and the spans it holds."""
+
     text: str
     tokens: int
     spans: tuple[Span, ...]
@@ -278,8 +279,8 @@ def summarize(
 ) -> list[Summary]:
     """Summarize English documents, each given as its paragraphs, batched across documents.
 
-    All chunks of one round, across documents, go to the model together (in batches of
-    ``options.batch_size`` and ``options.batch_tokens``, longest first). A document stops when
+    All chunks of one round, across documents, go to the model together (longest first, in
+    batches within ``options.batch_size`` and ``options.batch_tokens``). A document stops when
     its round had a single chunk.
 
     Args:
@@ -323,7 +324,7 @@ def summarize(
     while active:
         # A document whose input fits in one chunk gets its final summary in this round.
         settings = {d: final if len(plans[d]) == 1 else _bounded(final, bounds[d]) for d in active}
-        outputs = _generate({d: plans[d] for d in active}, settings, model, options)
+        outputs = _run_round({d: plans[d] for d in active}, settings, model, options)
         going = []
         for d in active:
             number = len(rounds[d]) + 1
@@ -370,7 +371,7 @@ def _bounded(final: GenerateOptions, bound: int) -> GenerateOptions:
 
 
 def _shrinks(
-    doc: int, number: int, plan: list[_Piece], following: list[_Piece], bound: int
+    doc: int, number: int, plan: list[_Input], following: list[_Input], bound: int
 ) -> str | None:
     """None when round `number`'s summaries (chunked as `following`) are shorter than its input
     or fit in one chunk; else why the round runs again at half the bound.
@@ -407,7 +408,7 @@ def _check_document(index: int, document: Sequence[str]) -> list[str]:
 
 def _plan(
     doc: int, number: int, paragraphs: list[str], model: Seq2Seq, limit: int, overhead: int
-) -> list[_Piece]:
+) -> list[_Input]:
     """Chunk a round's input: what round `number` wrote (named in the error when it wrote
     nothing), or the document's own paragraphs, which are never empty."""
     chunks = _chunk(paragraphs, model, limit, overhead)
@@ -419,26 +420,26 @@ def _plan(
     return chunks
 
 
-def _chunk(paragraphs: Sequence[str], model: Seq2Seq, limit: int, overhead: int) -> list[_Piece]:
+def _chunk(paragraphs: Sequence[str], model: Seq2Seq, limit: int, overhead: int) -> list[_Input]:
     """Whole paragraphs where they fit, else their sentences, else pieces of a sentence (see
     `mtsum.pieces`); then packed."""
     found = [(i, p, split_sentences(p)) for i, p in enumerate(paragraphs)]
     found = [(i, p, spans) for i, p, spans in found if spans]
     texts = [" ".join(_clean(p, s, e) for s, e in spans) for _, p, spans in found]
-    pieces: list[_Piece] = []
+    pieces: list[_Input] = []
     for (i, p, spans), text, tokens in zip(found, texts, _count(model, texts), strict=True):
         if tokens <= limit:
             parts = tuple(
                 Span(paragraph=i, sentence=k, start=s, end=e) for k, (s, e) in enumerate(spans)
             )
-            pieces.append(_Piece(text, tokens, parts))
+            pieces.append(_Input(text, tokens, parts))
             continue
         sentences = [_clean(p, s, e) for s, e in spans]
         for k, ((s, e), sentence, n) in enumerate(
             zip(spans, sentences, _count(model, sentences), strict=True)
         ):
             if n <= limit:
-                pieces.append(_Piece(sentence, n, (Span(paragraph=i, sentence=k, start=s, end=e),)))
+                pieces.append(_Input(sentence, n, (Span(paragraph=i, sentence=k, start=s, end=e),)))
             else:
                 pieces.extend(_windows(p, i, k, s, e, model, limit))
     return [_merge(group, tokens) for group, tokens in _pack(pieces, model, limit, overhead)]
@@ -446,10 +447,10 @@ def _chunk(paragraphs: Sequence[str], model: Seq2Seq, limit: int, overhead: int)
 
 def _windows(
     paragraph: str, index: int, sentence: int, start: int, end: int, model: Seq2Seq, limit: int
-) -> list[_Piece]:
+) -> list[_Input]:
     """Cut one over-long sentence into pieces within the limit (see `mtsum.pieces`)."""
     return [
-        _Piece(
+        _Input(
             p.text,
             p.tokens,
             (Span(paragraph=index, sentence=sentence, start=p.start, end=p.end, cut=True),),
@@ -459,8 +460,8 @@ def _windows(
 
 
 def _pack(
-    pieces: Sequence[_Piece], model: Seq2Seq, limit: int, overhead: int
-) -> list[tuple[list[_Piece], int]]:
+    pieces: Sequence[_Input], model: Seq2Seq, limit: int, overhead: int
+) -> list[tuple[list[_Input], int]]:
     """Greedily group consecutive pieces while the re-measured join stays within the limit."""
 
     def measure(i: int, j: int) -> int:
@@ -470,11 +471,11 @@ def _pack(
     return [(list(pieces[i:j]), tokens) for i, j, tokens in groups]
 
 
-def _merge(group: list[_Piece], tokens: int) -> _Piece:
-    return _Piece(_join(group), tokens, tuple(s for p in group for s in p.spans))
+def _merge(group: list[_Input], tokens: int) -> _Input:
+    return _Input(_join(group), tokens, tuple(s for p in group for s in p.spans))
 
 
-def _join(pieces: Sequence[_Piece]) -> str:
+def _join(pieces: Sequence[_Input]) -> str:
     # Paragraphs are joined by a space, as in the CNN/DailyMail articles BART summarizers saw.
     return " ".join(p.text for p in pieces)
 
@@ -487,56 +488,33 @@ def _count(model: Seq2Seq, texts: list[str]) -> list[int]:
     return model.count_tokens(texts) if texts else []
 
 
-def _record(piece: _Piece, summary: str) -> Chunk:
+def _record(piece: _Input, summary: str) -> Chunk:
     paragraphs = tuple(dict.fromkeys(s.paragraph for s in piece.spans))
     return Chunk(paragraphs=paragraphs, spans=piece.spans, tokens=piece.tokens, summary=summary)
 
 
-_Job = tuple[int, int, _Piece]
-
-
-def _batches(jobs: list[_Job], size: int, tokens: int) -> list[list[_Job]]:
-    """Consecutive runs of `jobs` with at most `size` jobs and `tokens` input tokens each.
-
-    Example:
-        >>> pieces = [_Piece(text="", spans=(), tokens=n) for n in (900, 700, 300, 200)]
-        >>> [[p.tokens for _, _, p in b] for b in _batches([(0, i, p) for i, p in
-        ...     enumerate(pieces)], 8, 1024)]
-        [[900], [700, 300], [200]]
-    """
-    batches: list[list[_Job]] = []
-    held = 0
-    for job in jobs:
-        if batches and len(batches[-1]) < size and held + job[2].tokens <= tokens:
-            batches[-1].append(job)
-            held += job[2].tokens
-        else:
-            batches.append([job])
-            held = job[2].tokens
-    return batches
-
-
-def _generate(
-    plans: dict[int, list[_Piece]],
+def _run_round(
+    plans: dict[int, list[_Input]],
     settings: dict[int, GenerateOptions],
     model: Seq2Seq,
     options: SummarizeOptions,
 ) -> dict[tuple[int, int], str]:
-    """Run one round's chunks, keyed (document, chunk); batches per setting, longest first."""
+    """Run one round's chunks, keyed (document, chunk): all chunks of a setting together."""
     outputs: dict[tuple[int, int], str] = {}
     for setting in dict.fromkeys(settings.values()):
         jobs = [
-            (d, c, p)
-            for d, plan in plans.items()
-            if settings[d] == setting
-            for c, p in enumerate(plan)
+            (d, c) for d, plan in plans.items() if settings[d] == setting for c in range(len(plan))
         ]
-        jobs.sort(key=lambda job: (-job[2].tokens, job[0], job[1]))
-        for batch in _batches(jobs, options.batch_size, options.batch_tokens):
-            bounds = [setting.max_new_tokens] * len(batch)
-            texts = model.generate([p.text for _, _, p in batch], setting, max_new_tokens=bounds)
-            if len(texts) != len(batch):
-                raise ModelError(f"{model.info.name}: {len(texts)} outputs for {len(batch)} inputs")
-            for (d, c, _), text in zip(batch, texts, strict=True):
-                outputs[d, c] = text
+        requests = [
+            Request(text=plans[d][c].text, tokens=plans[d][c].tokens, bound=setting.max_new_tokens)
+            for d, c in jobs
+        ]
+        texts = generate(
+            model,
+            requests,
+            setting,
+            batch_tokens=options.batch_tokens,
+            batch_size=options.batch_size,
+        )
+        outputs.update(zip(jobs, texts, strict=True))
     return outputs

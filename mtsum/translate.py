@@ -1,9 +1,12 @@
-"""Translate segmented documents: length-sorted token-budget batches, splitting, flags.
+"""Translate segmented documents: splitting, length-sorted token-budget batches, flags.
 
 Nothing is cut: a segment above the safety limit (in the model's own tokens) is split at clause
 punctuation, then between words, then between characters inside a "word" longer than the limit
-(see `mtsum.pieces`), and every piece is translated and joined back. Output bounds never pass
-what the model's decoder can position (`mtsum.backends.within_positions`).
+(see `mtsum.pieces`), and every piece is translated and joined back. The pieces of all documents
+go to the model together, longest first, in batches of at most ``batch_tokens`` padded tokens
+(`mtsum.generation`, which summarization uses too). Each piece's output is bounded by its own
+length (``length_ratio * tokens + length_slack``), never past what the model's decoder can
+position (`mtsum.backends.within_positions`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from mtsum._version import __version__
 from mtsum.arabic import arabic_share
 from mtsum.backends.base import GenerateOptions, Seq2Seq
 from mtsum.errors import InputError
+from mtsum.generation import Request, generate
 from mtsum.pieces import split_to_fit
 from mtsum.signature import Signature
 from mtsum.textprep import Segment, segment
@@ -32,10 +36,14 @@ __all__ = [
 
 @dataclass(frozen=True, kw_only=True)
 class TranslateOptions:
-    """Translation settings; every field is recorded in the output signature.
+    """Translation settings; those that change outputs are recorded in the output signature.
 
     num_beams None means the model's own default (4 for opus-mt). Output length is bounded at
-    ``length_ratio * input_tokens + length_slack`` tokens per segment.
+    ``length_ratio * input_tokens + length_slack`` tokens per piece. A segment over
+    ``max_segment_tokens`` (or the model's input limit) is split into pieces within it.
+
+    ``batch_tokens`` is the most padded tokens a batch holds: its longest piece times its number
+    of pieces (`mtsum.generation`); CTranslate2 runs a batch on each of its workers at once.
     """
 
     num_beams: int | None = None
@@ -105,14 +113,6 @@ def _join_paragraphs(
     return [" ".join(parts) for _, parts in sorted(paragraphs.items())]
 
 
-@dataclass(frozen=True)
-class _Piece:
-    doc: int
-    seg: int
-    text: str
-    tokens: int
-
-
 def translation_signature(model: Seq2Seq, options: TranslateOptions) -> Signature:
     """Everything that decides a translation, as a `Signature`."""
     info = model.info
@@ -174,34 +174,32 @@ def translate_segments(
     """Translate already segmented documents; `translate` without the segmenting."""
     options = options or TranslateOptions()
     limit = min(options.max_segment_tokens, model.info.max_input_tokens)
-    pieces = [
-        _Piece(d, s, text, tokens)
-        for d, segments in enumerate(documents)
-        for s, seg in enumerate(segments)
-        for text, tokens in _split(seg.text, model, limit)
-    ]
-    outputs = _run_batches(pieces, model, options, progress)
-    first = _retry_repetitions(pieces, outputs, model, options)
-    signature = translation_signature(model, options)
-    results = []
+    owners: list[tuple[int, int]] = []  # (document, segment) of each request
+    requests: list[Request] = []
     for d, segments in enumerate(documents):
-        mine = [
-            (p, out, first.get(i))
-            for i, (p, out) in enumerate(zip(pieces, outputs, strict=True))
-            if p.doc == d
-        ]
-        translated = [
-            _assemble(seg, [item for item in mine if item[0].seg == s], options)
-            for s, seg in enumerate(segments)
-        ]
-        results.append(
-            DocumentTranslation(
-                segments=tuple(translated),
-                warnings=_document_warnings(segments),
-                signature=signature,
-            )
+        for s, seg in enumerate(segments):
+            for text, tokens in _split(seg.text, model, limit):
+                owners.append((d, s))
+                requests.append(Request(text=text, tokens=tokens, bound=_bound(tokens, options)))
+    beams = options.num_beams or model.defaults.num_beams
+    settings = replace(model.defaults, num_beams=beams, min_new_tokens=0)
+    budget = options.batch_tokens
+    outputs = generate(model, requests, settings, batch_tokens=budget, progress=progress)
+    first = _retry_repetitions(requests, outputs, model, settings, budget, options)
+    parts: dict[tuple[int, int], list[tuple[Request, str, str | None]]] = {}
+    for i, (owner, request, out) in enumerate(zip(owners, requests, outputs, strict=True)):
+        parts.setdefault(owner, []).append((request, out, first.get(i)))
+    signature = translation_signature(model, options)
+    return [
+        DocumentTranslation(
+            segments=tuple(
+                _assemble(seg, parts.get((d, s), []), options) for s, seg in enumerate(segments)
+            ),
+            warnings=_document_warnings(segments),
+            signature=signature,
         )
-    return results
+        for d, segments in enumerate(documents)
+    ]
 
 
 def _document_warnings(segments: Sequence[Segment]) -> tuple[str, ...]:
@@ -224,71 +222,28 @@ def _bound(tokens: int, options: TranslateOptions) -> int:
     return math.ceil(options.length_ratio * tokens) + options.length_slack
 
 
-def _run_batches(
-    pieces: Sequence[_Piece],
-    model: Seq2Seq,
-    options: TranslateOptions,
-    progress: Callable[[int, int], None] | None,
-) -> list[str]:
-    order = sorted(range(len(pieces)), key=lambda i: -pieces[i].tokens)
-    total = sum(p.tokens for p in pieces)
-    done = 0
-    generate = replace(model.defaults, num_beams=options.num_beams or model.defaults.num_beams)
-    outputs = [""] * len(pieces)
-    for batch in _batches(order, pieces, options.batch_tokens):
-        texts = [pieces[i].text for i in batch]
-        bounds = [_bound(pieces[i].tokens, options) for i in batch]
-        for i, out in zip(batch, _generate(model, texts, generate, bounds), strict=True):
-            outputs[i] = out
-        done += sum(pieces[i].tokens for i in batch)
-        if progress is not None:
-            progress(done, total)
-    return outputs
-
-
 def _retry_repetitions(
-    pieces: Sequence[_Piece], outputs: list[str], model: Seq2Seq, options: TranslateOptions
+    requests: Sequence[Request],
+    outputs: list[str],
+    model: Seq2Seq,
+    settings: GenerateOptions,
+    budget: int,
+    options: TranslateOptions,
 ) -> dict[int, str]:
     """Retranslate looping pieces once with no_repeat_ngram_size; returns their first outputs."""
-    looping = [i for i, p in enumerate(pieces) if is_repetitive(outputs[i], p.tokens)]
-    looping.sort(key=lambda i: -pieces[i].tokens)
+    looping = [i for i, r in enumerate(requests) if is_repetitive(outputs[i], r.tokens)]
     if not looping or options.retry_no_repeat_ngram <= 0:
         return {}
-    settings = replace(
-        model.defaults,
-        num_beams=options.num_beams or model.defaults.num_beams,
-        no_repeat_ngram_size=options.retry_no_repeat_ngram,
-    )
+    retry = replace(settings, no_repeat_ngram_size=options.retry_no_repeat_ngram)
     first = {i: outputs[i] for i in looping}
-    for batch in _batches(looping, pieces, options.batch_tokens):
-        texts = [pieces[i].text for i in batch]
-        bounds = [_bound(pieces[i].tokens, options) for i in batch]
-        for i, out in zip(batch, _generate(model, texts, settings, bounds), strict=True):
-            outputs[i] = out
+    again = generate(model, [requests[i] for i in looping], retry, batch_tokens=budget)
+    for i, out in zip(looping, again, strict=True):
+        outputs[i] = out
     return first
 
 
-def _generate(
-    model: Seq2Seq, texts: list[str], options: GenerateOptions, bounds: list[int]
-) -> list[str]:
-    capped = replace(options, min_new_tokens=0, max_new_tokens=max(bounds))
-    return model.generate(texts, capped, max_new_tokens=bounds)
-
-
-def _batches(order: list[int], pieces: Sequence[_Piece], budget: int) -> list[list[int]]:
-    """Consecutive runs of the length-sorted order whose padded size fits the token budget."""
-    batches: list[list[int]] = []
-    for i in order:
-        # Sorted longest first, so the first piece of a batch sets its padded width.
-        if batches and pieces[batches[-1][0]].tokens * (len(batches[-1]) + 1) <= budget:
-            batches[-1].append(i)
-        else:
-            batches.append([i])
-    return batches
-
-
 def _assemble(
-    seg: Segment, parts: list[tuple[_Piece, str, str | None]], options: TranslateOptions
+    seg: Segment, parts: list[tuple[Request, str, str | None]], options: TranslateOptions
 ) -> TranslatedSegment:
     text = " ".join(out.strip() for _, out, _ in parts).strip()
     tokens = sum(p.tokens for p, _, _ in parts)

@@ -1,0 +1,192 @@
+"""Send a stage's model inputs to its model: longest first, in batches under a token budget.
+
+Translation and summarization both come here once their inputs fit the model (`mtsum.pieces`
+cuts those that do not). Each input is a `Request`: its text, its length in the model's tokens,
+and the most tokens its output may have.
+
+**A token budget counts padded tokens**: a batch's longest input times its number of inputs,
+which is what the batch holds once its rows are padded to one length. ``batch_tokens`` means this
+in `mtsum.TranslateOptions` and `mtsum.SummarizeOptions` alike, and so does CTranslate2's
+``batch_type="tokens"``. `batches` sorts the inputs longest first (ties keep their order), so a
+batch's first input sets its width; an input longer than the budget goes alone.
+
+A model runs the batches one of two ways:
+
+- one batch per ``generate`` call (transformers, a plain function);
+- all of them in one ``generate_batches`` call, for a backend that runs ``workers`` batches at
+  once (CTranslate2): it gets the whole workload, cut into batches evened out over its workers,
+  and queues them all, so no worker waits for another's batch to end before taking the next.
+
+Either way output i has at most ``bound`` tokens of request i: a batch decodes to its longest
+bound and each row is cut to its own, so an output never depends on its batch neighbours
+(greedy decoding is prefix-stable).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from mtsum.errors import InputError, ModelError
+
+if TYPE_CHECKING:  # types only: backends import this module, so it imports none of them
+    from mtsum.backends.base import GenerateOptions, Seq2Seq
+
+__all__ = ["Request", "batches", "generate"]
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Request:
+    """One model input: its text, its length in the model's tokens, and its output bound."""
+
+    text: str
+    tokens: int
+    bound: int
+
+
+def batches(
+    tokens: Sequence[int], budget: int, *, size: int | None = None, workers: int = 1
+) -> list[list[int]]:
+    """Indices of the inputs, longest first, cut into batches within a padded-token budget.
+
+    Args:
+        tokens: Each input's length in the model's tokens.
+        budget: The most padded tokens (longest input times inputs) a batch may hold; an input
+            longer than that goes alone.
+        size: The most inputs a batch may hold (None: as many as the budget allows).
+        workers: Batches that run at once. Above 1, the batches are made as even as the order
+            allows, and as many as the budget needs rounded up to a multiple of `workers`, so
+            that no worker is left idle while another runs a batch twice as wide.
+
+    Returns:
+        The batches in order: each a run of the longest-first order.
+
+    Raises:
+        InputError: The budget, size or workers is below 1.
+
+    Example:
+        >>> batches([60, 90, 10, 80, 70], 300)
+        [[1, 3, 4], [0, 2]]
+        >>> batches([60, 90, 10, 80, 70], 300, workers=2)  # widths 180 and 210, not 270 and 120
+        [[1, 3], [4, 0, 2]]
+    """
+    for name, value in (("budget", budget), ("size", size), ("workers", workers)):
+        if value is not None and value < 1:
+            raise InputError(f"batch {name} must be at least 1, got {value}")
+    order = sorted(range(len(tokens)), key=lambda i: -tokens[i])
+    found = _fill(order, tokens, budget, size)
+    if workers == 1 or not order:
+        return found
+    wanted = workers * math.ceil(len(found) / workers)
+    # The narrowest width that still needs no more than `wanted` batches (a wider one never
+    # needs more batches, so a binary search finds it).
+    low, high = min(tokens[order[0]], budget), budget
+    while low < high:
+        middle = (low + high) // 2
+        if len(_fill(order, tokens, middle, size)) <= wanted:
+            high = middle
+        else:
+            low = middle + 1
+    return _fill(order, tokens, high, size)
+
+
+def _fill(
+    order: Sequence[int], tokens: Sequence[int], budget: int, size: int | None
+) -> list[list[int]]:
+    """Consecutive runs of `order` (longest first) within `budget` padded tokens and `size`."""
+    found: list[list[int]] = []
+    for i in order:
+        if found:
+            last = found[-1]
+            # Longest first: the batch's first input sets its width.
+            fits = tokens[last[0]] * (len(last) + 1) <= budget
+            if fits and (size is None or len(last) < size):
+                last.append(i)
+                continue
+        found.append([i])
+    return found
+
+
+def generate(
+    model: Seq2Seq,
+    requests: Sequence[Request],
+    options: GenerateOptions,
+    *,
+    batch_tokens: int,
+    batch_size: int | None = None,
+    progress: Progress | None = None,
+) -> list[str]:
+    """One output per request, in order, from batches of at most `batch_tokens` padded tokens.
+
+    Args:
+        model: The stage's model; one with ``generate_batches`` gets every batch in one call
+            (see the module docstring).
+        requests: The inputs, each within the model's input limit, with their output bounds.
+        options: Decoding settings; ``max_new_tokens`` becomes each call's longest bound.
+        batch_tokens: The padded-token budget of a batch (see `batches`).
+        batch_size: The most inputs a batch may hold (None: as many as the budget allows).
+        progress: Called as batches finish, with (input tokens done, input tokens in all).
+
+    Returns:
+        The outputs, in the order of `requests`.
+
+    Raises:
+        ModelError: The model returned another number of outputs than it was given inputs.
+
+    Example:
+        >>> from mtsum.backends.base import FunctionModel
+        >>> model = FunctionModel(lambda texts: [t.upper() for t in texts])
+        >>> asks = [Request(text=t, tokens=len(t.split()) + 1, bound=8) for t in ["a b", "c"]]
+        >>> generate(model, asks, model.defaults, batch_tokens=3)
+        ['A B', 'C']
+    """
+    outputs = [""] * len(requests)
+    if not requests:
+        return outputs
+    total = sum(r.tokens for r in requests)
+    done = 0
+
+    def finished(batch: Sequence[int]) -> None:
+        nonlocal done
+        done += sum(requests[i].tokens for i in batch)
+        if progress is not None:
+            progress(done, total)
+
+    tokens = [r.tokens for r in requests]
+    run_all = getattr(model, "generate_batches", None)
+    if run_all is not None:
+        workers = getattr(model, "workers", 1)
+        texts = run_all(
+            [r.text for r in requests],
+            _capped(options, requests),
+            max_new_tokens=[r.bound for r in requests],
+            batches=batches(tokens, batch_tokens, size=batch_size, workers=workers),
+            done=finished,
+        )
+        _check(model, texts, requests)
+        return list(texts)
+    for batch in batches(tokens, batch_tokens, size=batch_size):
+        chosen = [requests[i] for i in batch]
+        texts = model.generate(
+            [r.text for r in chosen],
+            _capped(options, chosen),
+            max_new_tokens=[r.bound for r in chosen],
+        )
+        _check(model, texts, chosen)
+        for i, text in zip(batch, texts, strict=True):
+            outputs[i] = text
+        finished(batch)
+    return outputs
+
+
+def _capped(options: GenerateOptions, requests: Sequence[Request]) -> GenerateOptions:
+    return replace(options, max_new_tokens=max(r.bound for r in requests))
+
+
+def _check(model: Seq2Seq, texts: Sequence[str], requests: Sequence[Request]) -> None:
+    if len(texts) != len(requests):
+        raise ModelError(f"{model.info.name}: {len(texts)} outputs for {len(requests)} inputs")
