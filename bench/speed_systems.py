@@ -10,9 +10,10 @@ same work and tokens per second compare like with like.
   ``model.generate`` with the model's own generation config under ``torch.no_grad``, decode.
 - mtsum: `mtsum.translate_segments` / `mtsum.summarize` on a model from `load_translator` /
   `load_summarizer`, wrapped in `ForcedLength`, which sets min = max new tokens on every generate
-  call mtsum makes. Batching, sorting, splitting and chunking are mtsum's own. Translation runs
-  with ``retry_no_repeat_ngram=0``: a random decoder loops, and mtsum would translate every
-  segment a second time, which a trained model rarely needs.
+  call mtsum makes (``generate_batches`` too, where CTranslate2 takes every batch of a workload at
+  once: `ForcedLengthAll`). Batching, sorting, splitting and chunking are mtsum's own.
+  Translation runs with ``retry_no_repeat_ngram=0``: a random decoder loops, and mtsum would
+  translate every segment a second time, which a trained model rarely needs.
 - Raw CTranslate2: `ctranslate2.Translator.translate_batch` on the very folder mtsum converted,
   with the same HF tokenizer, text in and text out, at given thread and batch settings.
 """
@@ -133,6 +134,48 @@ class ForcedLength:
         return self.model.generate(texts, forced, max_new_tokens=[self.tokens] * len(texts))
 
 
+class ForcedLengthAll(ForcedLength):
+    """`ForcedLength` over a model that runs several batches at once (CTranslate2's
+    ``generate_batches``): the stage hands it every batch in one call, each recorded as it ends."""
+
+    def __init__(self, model: Seq2Seq, tokens: int) -> None:
+        super().__init__(model, tokens)
+        self.workers = model.workers  # type: ignore[attr-defined]
+
+    def generate_batches(
+        self,
+        texts: Sequence[str],
+        options: GenerateOptions,
+        *,
+        max_new_tokens: Sequence[int],
+        batches: Sequence[Sequence[int]],
+        done: Callable[[Sequence[int]], None] | None = None,
+    ) -> list[str]:
+        self.calls += 1
+        self.rows += len(texts)
+
+        def finished(batch: Sequence[int]) -> None:
+            self.batch_sizes.append(len(batch))
+            if done is not None:
+                done(batch)
+
+        forced = replace(options, min_new_tokens=self.tokens, max_new_tokens=self.tokens)
+        return self.model.generate_batches(  # type: ignore[attr-defined]
+            texts,
+            forced,
+            max_new_tokens=[self.tokens] * len(texts),
+            batches=batches,
+            done=finished,
+        )
+
+
+def forced_length(model: Seq2Seq, tokens: int) -> ForcedLength:
+    """`model` with every output forced to `tokens` steps, batching as `model` does."""
+    if hasattr(model, "generate_batches"):
+        return ForcedLengthAll(model, tokens)
+    return ForcedLength(model, tokens)
+
+
 def _cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -243,8 +286,8 @@ def mtsum_translate(
     model = load_translator(name, backend=backend)
     load_s = time.perf_counter() - start
     options = TranslateOptions(num_beams=beams, retry_no_repeat_ngram=0)
-    forced = ForcedLength(model, new_tokens)
-    translate_segments([documents[0][:2]], ForcedLength(model, 4), options=options)
+    forced = forced_length(model, new_tokens)
+    translate_segments([documents[0][:2]], forced_length(model, 4), options=options)
 
     def run() -> int:
         before = forced.rows
@@ -279,8 +322,8 @@ def mtsum_summarize(
     model = load_summarizer(name, backend=backend)
     load_s = time.perf_counter() - start
     options = SummarizeOptions()
-    forced = ForcedLength(model, new_tokens)
-    summarize([[documents[0][0]]], ForcedLength(model, 4), options=options)
+    forced = forced_length(model, new_tokens)
+    summarize([[documents[0][0]]], forced_length(model, 4), options=options)
 
     def run() -> int:
         before = forced.rows

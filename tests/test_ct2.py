@@ -140,6 +140,14 @@ def test_float32_greedy_equals_transformers(
 
     expected = hf.generate(texts, options, max_new_tokens=BOUNDS)
     assert fast.generate(texts, options, max_new_tokens=BOUNDS) == expected
+    # A whole workload in batches of two, all queued at once, each decoding to its own bound.
+    finished: list[int] = []
+    pairs = [[6, 0], [3, 5], [1, 7], [2, 4]]
+    whole = fast.generate_batches(
+        texts, options, max_new_tokens=BOUNDS, batches=pairs, done=finished.extend
+    )
+    assert whole == expected
+    assert finished == [i for pair in pairs for i in pair]
     # Batching changes nothing: each row alone, under its own bound, gives the same text.
     alone = [
         fast.generate([t], options, max_new_tokens=[b])[0]
@@ -148,6 +156,7 @@ def test_float32_greedy_equals_transformers(
     assert alone == expected
     lengths = [len(row) for row in recorder.rows[: len(texts)]]
     assert all(n <= b for n, b in zip(lengths, BOUNDS, strict=True))
+    assert [len(row) for row in recorder.rows[len(texts) : 2 * len(texts)]] == lengths
     if kind.endswith(("-eos", "-bos")):
         # The comparison covered outputs that stop at an EOS before their bound.
         assert any(n < b for n, b in zip(lengths, BOUNDS, strict=True)), lengths
@@ -205,6 +214,71 @@ def test_generate_checks_bounds_and_handles_empty(
         model.generate(["a", "b"], GREEDY, max_new_tokens=[5])
     with pytest.raises(InputError, match="at least 1, got 0"):
         model.generate(["a", "b"], GREEDY, max_new_tokens=[5, 0])
+    assert model.generate_batches([], GREEDY, max_new_tokens=[], batches=[]) == []
+    with pytest.raises(InputError, match="2 texts but 1 length bounds"):
+        model.generate_batches(["a", "b"], GREEDY, max_new_tokens=[5], batches=[[0, 1]])
+
+
+class _Words:
+    """A tokenizer of words, for a fake translator."""
+
+    def encode(self, texts: list[str]) -> list[list[str]]:
+        return [t.split() for t in texts]
+
+    def decode(self, rows: list[list[str]]) -> list[str]:
+        return [" ".join(row) for row in rows]
+
+
+class _Queued:
+    """What ``translate_batch(asynchronous=True)`` returns per text."""
+
+    def __init__(self, hypothesis: list[str]) -> None:
+        self.hypotheses = [hypothesis]
+
+    def result(self) -> _Queued:
+        return self
+
+
+class _Echo:
+    """A fake `ctranslate2.Translator` that records each call and echoes the source, looping it
+    up to max_decoding_length as a random decoder would."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[list[list[str]], dict[str, Any]]] = []
+
+    def translate_batch(self, source: list[list[str]], prefix: Any, **kwargs: Any) -> list[Any]:
+        self.calls.append((source, kwargs))
+        length = kwargs["max_decoding_length"]
+        return [_Queued((row * length)[:length]) for row in source]
+
+
+def test_batches_are_queued_at_once_each_to_its_own_bound() -> None:
+    from mtsum.backends.base import ModelInfo
+
+    info = ModelInfo(
+        name="echo", revision="r", path="", backend="ctranslate2", compute_type="int8",
+        max_input_tokens=512, max_output_tokens=511,
+    )  # fmt: skip
+    echo = _Echo()
+    model = ct2.CT2Seq2Seq(echo, _Words(), info=info, defaults=GREEDY, workers=2)
+    texts = ["a " * n for n in (6, 9, 1, 8, 7)]
+    bounds = [2 * n for n in (6, 9, 1, 8, 7)]
+    finished: list[list[int]] = []
+    out = model.generate_batches(
+        texts, GREEDY, max_new_tokens=bounds, batches=[[1, 3], [4, 0, 2]], done=finished.append
+    )
+    assert finished == [[1, 3], [4, 0, 2]]
+    assert [len(source) for source, _ in echo.calls] == [2, 3]
+    assert all(kw["asynchronous"] for _, kw in echo.calls)
+    # Each batch decodes to its own longest bound, and each row is cut to its own.
+    assert [kw["max_decoding_length"] for _, kw in echo.calls] == [18, 14]
+    assert [len(o.split()) for o in out] == bounds
+    with pytest.raises(InputError, match="each of the 5 texts once"):
+        model.generate_batches(texts, GREEDY, max_new_tokens=bounds, batches=[[1, 3], [4, 0]])
+    # One batch through generate: one part per worker, longest first.
+    echo.calls.clear()
+    assert model.generate(texts, GREEDY, max_new_tokens=bounds) == out
+    assert [[len(row) for row in source] for source, _ in echo.calls] == [[9, 8, 7], [6, 1]]
 
 
 def test_beam_search_runs_with_model_defaults(checkpoints: dict[str, Path], tmp_path: Path) -> None:

@@ -190,19 +190,22 @@ def test_a_conversion_without_the_output_limit_reads_it_from_the_checkpoint(
 def test_long_tokens_translated_piece_by_piece(models: dict, backend: str) -> None:
     model = models[f"marian-{backend}"]
     seen: list[str] = []
-    original = model.generate
+    # CTranslate2 takes every batch in one generate_batches call, transformers a batch per
+    # generate call: record whichever the stage uses.
+    name = "generate_batches" if hasattr(model, "generate_batches") else "generate"
+    original = getattr(model, name)
 
-    def recording(texts, options, *, max_new_tokens):
+    def recording(texts, options, *, max_new_tokens, **batching):
         seen.extend(texts)
         assert max(max_new_tokens) <= model.info.max_output_tokens
-        return original(texts, options, max_new_tokens=max_new_tokens)
+        return original(texts, options, max_new_tokens=max_new_tokens, **batching)
 
-    model.generate = recording
+    setattr(model, name, recording)
     try:
         options = TranslateOptions(num_beams=1, retry_no_repeat_ngram=0)
         [doc] = mtsum.translate([LONG_LINE], model, options=options)
     finally:
-        del model.generate
+        delattr(model, name)
     [segment] = doc.segments
     expected = split_to_fit(LONG_LINE, model.count_tokens, 200)
     assert segment.pieces == len(expected) == len(seen) > 3

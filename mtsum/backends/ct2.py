@@ -14,7 +14,7 @@ import ctypes
 import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,13 @@ class CT2Seq2Seq:
     and with beams, n-gram bans and the repetition penalty can pick another hypothesis, because
     CTranslate2 scores the banned tokens out before normalizing while transformers' beam search
     does it after.
+
+    Besides ``generate`` (one batch, cut into one part per worker) it has ``generate_batches``:
+    a stage hands it a whole workload cut into token-budget batches for its ``workers``
+    (`mtsum.generation.generate`), and every batch is queued at once, so a worker that finishes
+    takes the next batch instead of waiting for the other to end the call. Each batch decodes to
+    its own longest bound: one ``translate_batch`` over all of them (``batch_type="tokens"``)
+    would run every row that does not stop by itself to the longest bound of the whole workload.
     """
 
     def __init__(
@@ -65,50 +72,105 @@ class CT2Seq2Seq:
     def generate(
         self, texts: Sequence[str], options: GenerateOptions, *, max_new_tokens: Sequence[int]
     ) -> list[str]:
+        """One batch, cut into one part per worker (longest first), the parts run at once."""
+        source, bounds = self._encode(texts, max_new_tokens)
+        order = sorted(range(len(source)), key=lambda i: -len(source[i]))
+        size = max(1, math.ceil(len(order) / self.workers))
+        parts = [order[k : k + size] for k in range(0, len(order), size)]
+        return self._run(source, bounds, options, parts, None)
+
+    def generate_batches(
+        self,
+        texts: Sequence[str],
+        options: GenerateOptions,
+        *,
+        max_new_tokens: Sequence[int],
+        batches: Sequence[Sequence[int]],
+        done: Callable[[Sequence[int]], None] | None = None,
+    ) -> list[str]:
+        """A whole workload already cut into batches (`mtsum.generation.generate` cuts it for
+        `workers`): every batch is queued at once, each decoding to its own longest bound.
+
+        Args:
+            texts, options, max_new_tokens: As for `generate`.
+            batches: The indices of the texts in each batch; every text in exactly one.
+            done: Called with each batch's indices as it finishes, in the order given.
+
+        Raises:
+            InputError: A text is in no batch or in two.
+            ModelError: CTranslate2 failed.
+        """
+        source, bounds = self._encode(texts, max_new_tokens)
+        if sorted(i for batch in batches for i in batch) != list(range(len(texts))):
+            raise InputError(f"the batches must hold each of the {len(texts)} texts once")
+        return self._run(source, bounds, options, batches, done)
+
+    def _encode(
+        self, texts: Sequence[str], max_new_tokens: Sequence[int]
+    ) -> tuple[list[list[str]], list[int]]:
+        """The texts' source tokens and their bounds, checked (`within_positions`)."""
         if len(max_new_tokens) != len(texts):
             raise InputError(f"{len(texts)} texts but {len(max_new_tokens)} length bounds")
-        if not texts:
-            return []
-        if min(max_new_tokens) < 1:
+        if texts and min(max_new_tokens) < 1:
             raise InputError(f"length bounds must be at least 1, got {min(max_new_tokens)}")
         source = self.tokenizer.encode([self.info.prefix + t for t in texts])
-        max_new_tokens = within_positions(self.info, [len(s) for s in source], max_new_tokens)
-        longest = max(max_new_tokens)
+        return source, within_positions(self.info, [len(s) for s in source], max_new_tokens)
+
+    def _run(
+        self,
+        source: list[list[str]],
+        bounds: list[int],
+        options: GenerateOptions,
+        parts: Sequence[Sequence[int]],
+        done: Callable[[Sequence[int]], None] | None,
+    ) -> list[str]:
+        """Queue every batch at once (`translate_batch(asynchronous=True)`), each decoding to its
+        own longest bound; the workers take them in turn, so none idles while batches wait."""
+        if not source:
+            return []
         try:
-            results = self._translate(
-                source,
-                beam_size=options.num_beams,
-                # HF stops once num_beams hypotheses are finished (early_stopping); so does
-                # CTranslate2 with patience 1.
-                patience=1.0,
-                length_penalty=options.length_penalty,
-                no_repeat_ngram_size=options.no_repeat_ngram_size,
-                repetition_penalty=options.repetition_penalty,
-                # Both count generated tokens without the decoder start and with a forced BOS
-                # (the target prefix), and stop before the EOS; the tests check it.
-                min_decoding_length=min(options.min_new_tokens, longest),
-                max_decoding_length=longest,
-                max_input_length=0,
-                suppress_sequences=self.suppress or None,
-                return_scores=False,
-                return_end_token=False,
-            )
+            queued = [(part, self._queue(source, bounds, options, part)) for part in parts]
+            rows: list[list[str]] = [[] for _ in source]
+            for part, results in queued:
+                for i, result in zip(part, results, strict=True):
+                    # A batch decodes to its longest bound; each row is cut to its own, so an
+                    # output never depends on its neighbours (greedy decoding is prefix-stable).
+                    rows[i] = result.result().hypotheses[0][: bounds[i]]
+                if done is not None:
+                    done(part)
         except (RuntimeError, ValueError) as exc:
             raise ModelError(f"{self.info.name}: CTranslate2 generation failed: {exc}") from exc
-        # The batch runs to its longest bound; cut each row to its own bound so an output never
-        # depends on its batch neighbours (greedy decoding is prefix-stable).
-        rows = [
-            result.hypotheses[0][:limit]
-            for result, limit in zip(results, max_new_tokens, strict=True)
-        ]
         return self.tokenizer.decode(rows)
 
-    def _translate(self, source: list[list[str]], **kwargs: Any) -> list[Any]:
-        prefix = [self.target_prefix] * len(source) if self.target_prefix else None
-        # One sub-batch per worker: CTranslate2 runs the sub-batches of one call in parallel and
-        # returns results in input order; a single batch would keep only one worker busy.
-        size = math.ceil(len(source) / max(1, self.workers))
-        return self.translator.translate_batch(source, prefix, max_batch_size=size, **kwargs)
+    def _queue(
+        self,
+        source: list[list[str]],
+        bounds: list[int],
+        options: GenerateOptions,
+        part: Sequence[int],
+    ) -> list[Any]:
+        longest = max(bounds[i] for i in part)
+        prefix = [self.target_prefix] * len(part) if self.target_prefix else None
+        return self.translator.translate_batch(
+            [source[i] for i in part],
+            prefix,
+            asynchronous=True,
+            beam_size=options.num_beams,
+            # HF stops once num_beams hypotheses are finished (early_stopping); so does
+            # CTranslate2 with patience 1.
+            patience=1.0,
+            length_penalty=options.length_penalty,
+            no_repeat_ngram_size=options.no_repeat_ngram_size,
+            repetition_penalty=options.repetition_penalty,
+            # Both count generated tokens without the decoder start and with a forced BOS
+            # (the target prefix), and stop before the EOS; the tests check it.
+            min_decoding_length=min(options.min_new_tokens, longest),
+            max_decoding_length=longest,
+            max_input_length=0,
+            suppress_sequences=self.suppress or None,
+            return_scores=False,
+            return_end_token=False,
+        )
 
 
 def thread_split(total: int) -> tuple[int, int]:
