@@ -1,17 +1,21 @@
-"""One document of `mtsum batch`, start to finish: `run_document`.
+"""One document of `mtsum batch`: `document_result` makes its result, `record_document` writes it.
 
-It reads nothing but the `Document` it is given and writes nothing but the document's own folder
-``OUT_DIR/<id>`` (opened once and written through that open folder, `mtsum.batch.outputs`) and
-its row in the resume state, so one call per document is all a run needs, here in
-`mtsum.batch.run` or on another machine.
+`document_result` is the one function that turns a document into its result, for every engine:
+translate, summarize, align and score, then the record (result.json) and the files, or a failed
+record that says why. It writes nothing and reads nothing but the `Document` it is given, so it
+runs the same in this process (the local engine) or in a worker on another machine (the Ray
+engine, `mtsum.batch.ray_engine`). A result is plain data: it pickles, and the record is JSON.
 
-In order: mark the document as in progress in the state (an earlier record must not let a rerun
-skip a folder that is half rewritten, and a kill must not leave a folder mtsum made that the
-state does not know); open its folder, made now or known to the state from an earlier run, and
-never one that mtsum did not make; translate, summarize, align and score; write its files
-atomically, result.json last; mark it done with the sha256 of each file. Whatever goes wrong
-with this document fails it alone, and its clean-up removes only files mtsum wrote there that
-still hold what it wrote.
+`record_document` writes a result into the document's own folder ``OUT_DIR/<id>`` (opened once
+and written through that open folder, `mtsum.batch.outputs`) and its row in the resume state,
+on the machine that holds OUT_DIR. In order: mark the document as in progress in the state (an
+earlier record must not let a rerun skip a folder that is half rewritten, and a kill must not
+leave a folder mtsum made that the state does not know); open its folder, made now or known to
+the state from an earlier run, and never one that mtsum did not make; take the result; write its
+files atomically, result.json last; mark it done with the sha256 of each file. Whatever goes
+wrong with this document fails it alone, and its clean-up removes only files mtsum wrote there
+that still hold what it wrote. `run_document` is the two in one, as the local engine runs them:
+the result is computed once the folder is open.
 
 Timings in result.json are seconds spent in the translation model, in the summarization model,
 in the rest of the pipeline (``align``: segmenting, chunking, alignment) and in scoring.
@@ -22,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import time
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -42,7 +46,14 @@ from mtsum.render import dumps, summary_markdown, summary_record
 from mtsum.score import join_sentences
 from mtsum.signature import Signature
 
-__all__ = ["Models", "run_document", "state_key"]
+__all__ = [
+    "DocResult",
+    "Models",
+    "document_result",
+    "record_document",
+    "run_document",
+    "state_key",
+]
 
 _INTERRUPTED = "the run stopped while this document was in progress"
 
@@ -56,10 +67,78 @@ class Models:
     cached: CachingTranslator | None = None  # the translator, when it goes through the cache
 
 
+@dataclass(frozen=True, kw_only=True)
+class DocResult:
+    """What running a document made, before anything is written.
+
+    ``record`` is its result.json record, "ok" or "failed"; ``files`` are the files of an ok one
+    as (name, text), in the order they are written (result.json, the record itself, last); a
+    failed one has none. ``seconds`` were spent making it.
+    """
+
+    record: ResultRecord
+    files: tuple[tuple[str, str], ...] = ()
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """Whether the document went through."""
+        return self.record["status"] == "ok"
+
+
 def state_key(signature: Signature | None) -> str:
     """The key a document is recorded under in the resume state: its settings signature as
     sorted JSON (`mtsum.signature.Signature.key`), ``-`` for none."""
     return "-" if signature is None else signature.key()
+
+
+def document_result(
+    doc: Document,
+    signature: Signature | None,
+    models: Models | None,
+    settings: BatchSettings,
+    *,
+    note: str | None = None,
+) -> DocResult:
+    """Turn one document into its result, writing nothing: the one function every engine runs.
+
+    Args:
+        doc: The document, as `mtsum.batch.inputs.scan_folder` read it (a failed read fails it
+            here).
+        signature: Its settings signature (`mtsum.batch.run.sign`; None for a document that
+            fails before any model runs), written into its record.
+        models: The loaded models; None fails the document.
+        settings: Options of every stage.
+        note: Why it is run again, kept in its result.json and its row's warnings.
+
+    Returns:
+        Its record and files. Whatever goes wrong with this document (its input, a model, a bug)
+        is a failed record that says why (with the traceback, for a bug), never an exception.
+
+    Example:
+        >>> from mtsum.backends.base import FunctionModel
+        >>> from mtsum.batch.inputs import Document
+        >>> doc = Document(id="d", path="d.txt", input_hash="0" * 64, text="One fact here.",
+        ...                lang="en", error=None, summary_refs=(), translation_ref=None)
+        >>> models = Models(translator=None, summarizer=FunctionModel(lambda xs: xs))
+        >>> result = document_result(doc, None, models, BatchSettings())
+        >>> result.ok, [name for name, _ in result.files]
+        (True, ['translation.txt', 'summary.txt', 'report.md', 'report.html', 'result.json'])
+        >>> document_result(doc, None, None, BatchSettings()).record["error"]
+        'no model was loaded for this document'
+    """
+    start = time.perf_counter()
+    if doc.error is not None or models is None:
+        error = doc.error or "no model was loaded for this document"
+        return _failed_result(doc, signature, error, start=start)
+    try:
+        record, files = _summarize(doc, signature, models, settings, note=note)
+        return DocResult(record=record, files=tuple(files), seconds=time.perf_counter() - start)
+    except MtsumError as exc:
+        error, trace = str(exc), None
+    except Exception as exc:  # one document must never stop the others
+        error, trace = f"internal error: {type(exc).__name__}: {exc}", traceback.format_exc()
+    return _failed_result(doc, signature, error, start=start, trace=trace)
 
 
 def run_document(
@@ -71,22 +150,15 @@ def run_document(
     *,
     note: str | None = None,
 ) -> ResultRecord:
-    """Run one document into ``state.out_dir/<id>`` and record it in `state`.
+    """Run one document into ``state.out_dir/<id>`` and record it in `state`: `document_result`,
+    computed once its folder is open, then `record_document`.
 
     Args:
-        doc: The document, as `mtsum.batch.inputs.scan_folder` read it (a failed read fails it
-            here).
-        signature: Its settings signature (`mtsum.batch.run.sign`; None for a document that
-            fails before any model runs): `state_key` of it is the key it is recorded under.
-        models: The loaded models; None fails the document.
-        settings: Options of every stage.
+        doc, signature, models, settings, note: As for `document_result`.
         state: The resume state of the output folder; the document's files go to its folder.
-        note: Why it is run again, kept in its result.json and its row's warnings.
 
     Returns:
-        Its result.json record, "ok" or "failed". Whatever goes wrong with this document (its
-        input, its folder, a model, a bug) fails it alone: the record says why, and only the files
-        mtsum wrote there (now or by a run of an earlier input) are removed.
+        Its result.json record, "ok" or "failed" (see `record_document`).
 
     Example:
         >>> models = Models(translator=mt, summarizer=sm)  # doctest: +SKIP
@@ -94,6 +166,35 @@ def run_document(
         ...     record = run_document(doc, signature, models, BatchSettings(), state)
         >>> record["status"]  # doctest: +SKIP
         'ok'
+    """
+    return record_document(
+        doc,
+        signature,
+        state,
+        lambda: document_result(doc, signature, models, settings, note=note),
+    )
+
+
+def record_document(
+    doc: Document,
+    signature: Signature | None,
+    state: RunState,
+    result: Callable[[], DocResult],
+) -> ResultRecord:
+    """Write a document's result into ``state.out_dir/<id>`` and record it in `state`.
+
+    Args:
+        doc: The document.
+        signature: Its settings signature: `state_key` of it is the key it is recorded under.
+        state: The resume state of the output folder; the document's files go to its folder.
+        result: Gives the document's `DocResult`; called once the folder is open and checked,
+            and not at all when the folder is refused (the local engine computes it here, the
+            Ray engine hands over one a worker computed).
+
+    Returns:
+        Its result.json record as written, "ok" or "failed". A folder that is refused, or a file
+        that cannot be written, fails the document alone: the record says why, and only the files
+        mtsum wrote there (now or by a run of an earlier input) are removed.
     """
     start = time.perf_counter()
     earlier = state.get(doc.id)  # before this run's marks replace it
@@ -104,49 +205,52 @@ def run_document(
     try:
         folder = open_document_folder(state.out_dir, doc.id, ours=earlier is not None)
     except InputError as exc:
-        error = doc.error or str(exc)
+        failed = _failed_result(doc, signature, doc.error or str(exc), start=start)
         if earlier is None:
             state.forget(doc.id)  # a folder refused is not mtsum's: the state must not say so
-        return _failed(doc, signature, None if earlier is None else state, None, error, start=start)
+            return failed.record
+        return _record_failed(failed, doc, signature, state, None, start=start)
     with folder:
-        return _run_in(doc, signature, models, settings, state, folder, earlier, note, start)
+        return _record_in(doc, signature, state, folder, earlier, result, start)
 
 
-def _run_in(
+def _record_in(
     doc: Document,
     signature: Signature | None,
-    models: Models | None,
-    settings: BatchSettings,
     state: RunState,
     folder: DocumentFolder,
     earlier: DocRecord | None,
-    note: str | None,
+    result: Callable[[], DocResult],
     start: float,
 ) -> ResultRecord:
-    """`run_document` in the open folder of the document."""
+    """`record_document` in the open folder of the document."""
     folder.remove_leftovers()
     # Outputs of an earlier input would pass for this one's: a failure removes them too.
     remove = _files_in(doc.id, earlier.outputs) if earlier is not None else {}
-    if doc.error is not None or models is None:
-        error = doc.error or "no model was loaded for this document"
-        return _failed(doc, signature, state, folder, error, remove=remove, start=start)
+    here = time.perf_counter()
+    made = result()
+    # A result made by a worker elsewhere took its seconds there: they count too.
+    start -= max(0.0, made.seconds - (time.perf_counter() - here))
+    if not made.ok:
+        return _record_failed(made, doc, signature, state, folder, remove=remove, start=start)
     outputs: list[OutputFile] = []
     try:
-        record, files = _summarize(doc, signature, models, settings, note=note)
-        for name, text in files:
+        for name, text in made.files:
             digest = folder.write(name, text)
             remove[name] = digest
             outputs.append(OutputFile(path=f"{doc.id}/{name}", sha256=digest))
+    except MtsumError as exc:  # a file that cannot be written
+        error, trace = str(exc), None
+    except Exception as exc:  # one document must never stop the others
+        error, trace = f"internal error: {type(exc).__name__}: {exc}", traceback.format_exc()
+    else:
         duration = time.perf_counter() - start
         state.mark_done(
             doc.id, doc.input_hash, state_key(signature), outputs=outputs, duration_s=duration
         )
-        return record
-    except MtsumError as exc:
-        error, trace = str(exc), None
-    except Exception as exc:  # one document must never stop the others
-        error, trace = f"internal error: {type(exc).__name__}: {exc}", traceback.format_exc()
-    return _failed(doc, signature, state, folder, error, remove=remove, trace=trace, start=start)
+        return made.record
+    failed = _failed_result(doc, signature, error, start=start, trace=trace)
+    return _record_failed(failed, doc, signature, state, folder, remove=remove, start=start)
 
 
 def _files_in(doc_id: str, outputs: Sequence[OutputFile]) -> dict[str, str]:
@@ -208,22 +312,15 @@ def _summarize(
     return record, files
 
 
-def _failed(
+def _failed_result(
     doc: Document,
     signature: Signature | None,
-    state: RunState | None,
-    folder: DocumentFolder | None,
     error: str,
     *,
     start: float,
-    remove: Mapping[str, str] | None = None,
     trace: str | None = None,
-) -> ResultRecord:
-    """Record `doc` as failed with `error`: in its folder and in `state`, each when given.
-
-    `remove` ({name: sha256}) are files mtsum wrote in the folder; those that still hold what it
-    wrote are deleted first.
-    """
+) -> DocResult:
+    """The result of `doc` failed with `error` (and, for a bug, its traceback)."""
     seconds = time.perf_counter() - start
     record = failed_record(
         doc.id,
@@ -234,14 +331,36 @@ def _failed(
         seconds=seconds,
         traceback=trace,
     )
+    return DocResult(record=record, seconds=seconds)
+
+
+def _record_failed(
+    failed: DocResult,
+    doc: Document,
+    signature: Signature | None,
+    state: RunState,
+    folder: DocumentFolder | None,
+    *,
+    start: float,
+    remove: Mapping[str, str] | None = None,
+) -> ResultRecord:
+    """Record `doc` as failed: its record into its folder, when given, and into `state`.
+
+    `remove` ({name: sha256}) are files mtsum wrote in the folder; those that still hold what it
+    wrote are deleted first.
+    """
+    record = failed.record
     if folder is not None:
         folder.remove_unchanged(remove or {})
         with contextlib.suppress(InputError):  # the run report's row still says why it failed
             folder.write("result.json", dumps(record))
-    if state is not None:
-        state.mark_failed(
-            doc.id, doc.input_hash, state_key(signature), error=error, duration_s=seconds
-        )
+    state.mark_failed(
+        doc.id,
+        doc.input_hash,
+        state_key(signature),
+        error=str(record["error"]),
+        duration_s=time.perf_counter() - start,
+    )
     return record
 
 
