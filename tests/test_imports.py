@@ -218,3 +218,61 @@ def test_cycle_finder_on_a_small_package(tmp_path: Path) -> None:
         "pkg.f -> pkg.g -> pkg.f",
         "pkg.sub -> pkg.sub.tool -> pkg.sub",
     ]
+
+
+# The layers the README's "Architecture" section draws, lowest first. A module may import (at any
+# point, even inside a function) only from its own layer or one below: a stage never reaches for
+# the batch engine, a backend never for a stage. The package's __init__ is the public API, above
+# the engine and below the CLI that uses it.
+LAYERS: dict[str, int] = {
+    **dict.fromkeys(["_version", "errors", "signature", "atomic", "markup", "paths"], 0),
+    "backends": 1,
+    **dict.fromkeys(
+        ["arabic", "sources", "textprep", "numbers", "pieces", "generation", "translate"], 2
+    ),
+    **dict.fromkeys(["summarize", "align", "score"], 2),
+    **dict.fromkeys(["pipeline", "render", "htmlpage"], 3),
+    "batch": 4,
+    "": 5,  # mtsum/__init__.py
+    "cli": 6,
+    "__main__": 7,
+}
+
+
+def _layer(module: str) -> int:
+    top = module.split(".")[1] if module.count(".") else ""
+    assert top in LAYERS, f"{module} is in no layer: add it to LAYERS and the README's diagram"
+    return LAYERS[top]
+
+
+def all_imports(package_dir: Path) -> dict[str, set[str]]:
+    """Each module of the package with every module of the package it imports anywhere."""
+    modules = module_names(package_dir)
+    found: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        targets: set[str | None] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                targets.update(_within(alias.name, modules) for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                for alias in node.names:
+                    full = f"{node.module}.{alias.name}"
+                    targets.add(full if full in modules else _within(node.module, modules))
+        found[name] = {t for t in targets if t is not None and t != name}
+    return found
+
+
+def test_every_import_goes_down_the_layers() -> None:
+    upward = sorted(
+        f"{name} ({_layer(name)}) imports {target} ({_layer(target)})"
+        for name, targets in all_imports(ROOT / "mtsum").items()
+        for target in targets
+        if _layer(target) > _layer(name)
+    )
+    assert not upward, "imports against the layers:\n" + "\n".join(upward)
+
+
+def test_every_module_is_in_a_layer() -> None:
+    for name in module_names(ROOT / "mtsum"):
+        _layer(name)
