@@ -1,4 +1,5 @@
-"""The package's layers: no module of mtsum imports one that imports it back (STYLE.md, 16).
+"""The package's layers: no module of mtsum imports one that imports it back (STYLE.md, 16),
+and every import goes down the layers of the README's "Architecture" section.
 
 Which imports count: those that run when a module is imported, i.e. at module level, in class
 bodies and under ``if``/``try``/``with`` there. Two kinds do not:
@@ -25,8 +26,7 @@ Graph = Mapping[str, set[str]]
 
 # Circles that exist today and are someone's open work, not precedent: a new circle, or a known
 # one that grows, fails `test_no_import_cycles_beyond_the_known_ones`. Remove an entry once its
-# circle is gone. None today: models imports ct2 and hf only inside its loaders, so the
-# models <-> ct2/hf circle (issue 11) is not a module-level one.
+# circle is gone. None today.
 KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset()
 
 
