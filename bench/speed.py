@@ -3,6 +3,7 @@
 Run from the repository root::
 
     .venv/bin/python bench/speed.py   # ~15-20 min on 2 cores; writes bench/results/speed.json
+    .venv/bin/python bench/speed.py --only greedy --rounds 1   # one (c)/(d) ratio, minutes
 
 Every system runs in its own process, one at a time, and times only its work: the model is
 loaded and warmed up (one small untimed call) first. In order:
@@ -59,6 +60,7 @@ MODELS = BENCH / ".models"
 CACHE = MODELS / "cache"
 HF_HOME = MODELS / "hf"
 RESULTS = BENCH / "results" / "speed.json"
+PARTIAL = BENCH / "results" / "speed-partial.json"  # a reduced run's, never the full record
 MT = "Helsinki-NLP/opus-mt-ar-en"
 SUM = "sshleifer/distilbart-cnn-12-6"
 
@@ -287,13 +289,16 @@ def _compare(
     return _merge(c_runs), d
 
 
-def _translation(args: dict[str, Any], n: int, label: str, beams: int | None) -> dict[str, Any]:
+def _translation(
+    args: dict[str, Any], n: int, label: str, beams: int | None, *, baselines: bool = True
+) -> dict[str, Any]:
     row: dict[str, Any] = {}
     slow = {**args, "passes": 1, "beams": beams}
-    _say(f"translation {label}: (a) naive transformers ...")
-    row["a"] = _child(["system", "translate-naive"], slow)
-    _say(f"translation {label}: (b) mtsum transformers ...")
-    row["b"] = _child(["system", "translate-mtsum"], {**slow, "backend": "transformers"})
+    if baselines:
+        _say(f"translation {label}: (a) naive transformers ...")
+        row["a"] = _child(["system", "translate-naive"], slow)
+        _say(f"translation {label}: (b) mtsum transformers ...")
+        row["b"] = _child(["system", "translate-mtsum"], {**slow, "backend": "transformers"})
     _say(f"translation {label}: raw CTranslate2 sweep ...")
     row["sweep"], config, env = _sweep("translate-ct2", args, TRANSLATION_SWEEP, n, beams or 4)
     _say(f"translation {label}: (c) mtsum ctranslate2 and (d) raw at {config} {env} ...")
@@ -304,13 +309,14 @@ def _translation(args: dict[str, Any], n: int, label: str, beams: int | None) ->
     return row
 
 
-def _summarization(args: dict[str, Any], n: int) -> dict[str, Any]:
+def _summarization(args: dict[str, Any], n: int, *, baselines: bool = True) -> dict[str, Any]:
     row: dict[str, Any] = {}
     slow = {**args, "passes": 1}
-    _say("summarization: (a) naive transformers ...")
-    row["a"] = _child(["system", "summarize-naive"], slow)
-    _say("summarization: (b) mtsum transformers ...")
-    row["b"] = _child(["system", "summarize-mtsum"], {**slow, "backend": "transformers"})
+    if baselines:
+        _say("summarization: (a) naive transformers ...")
+        row["a"] = _child(["system", "summarize-naive"], slow)
+        _say("summarization: (b) mtsum transformers ...")
+        row["b"] = _child(["system", "summarize-mtsum"], {**slow, "backend": "transformers"})
     _say("summarization: raw CTranslate2 sweep ...")
     row["sweep"], config, env = _sweep("summarize-ct2", args, SUMMARIZATION_SWEEP, n, 4)
     _say(f"summarization: (c) mtsum ctranslate2 and (d) raw at {config} {env} ...")
@@ -369,6 +375,8 @@ def run(args: dict[str, Any]) -> dict[str, Any]:
     _say(f"workload: {json.dumps(stats)}")
     results: dict[str, Any] = {"translation": {}, "summarization": {}}
     n = stats["translation"]["segments"]
+    if args["only"]:
+        return _only(args, stats, results, started)
     results["translation"]["beam4"] = _translation(args, n, "beam 4", None)
     if args["greedy"]:
         results["translation"]["greedy"] = _translation(args, n, "greedy", 1)
@@ -399,6 +407,27 @@ def run(args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _only(
+    args: dict[str, Any], stats: dict[str, Any], results: dict[str, Any], started: float
+) -> dict[str, Any]:
+    """A reduced run (``--only``): just the named (c)/(d) comparisons, each with its sweep."""
+    n, d = stats["translation"]["segments"], stats["summarization"]["documents"]
+    for part in args["only"]:
+        if part == "summarization":
+            results["summarization"]["beam4"] = _summarization(args, d, baselines=False)
+        else:
+            beams = 1 if part == "greedy" else None
+            label = "greedy" if part == "greedy" else "beam 4"
+            results["translation"][part] = _translation(args, n, label, beams, baselines=False)
+    return {
+        "command": " ".join([".venv/bin/python bench/speed.py", *args["argv"]]).strip(),
+        "machine": _machine(args["ct2_isas"]),
+        "workload": stats,
+        "results": results,
+        "total_seconds": round(time.perf_counter() - started, 1),
+    }
+
+
 # --- the table --------------------------------------------------------------------------------
 
 LABELS = {
@@ -419,6 +448,20 @@ def _settings(result: dict[str, Any]) -> str:
     if "backend" in s:
         return f"float32, {s['torch_threads']} threads, batches {s['batches']}"
     return f"float32, {s.get('threads')} threads"
+
+
+def ratios(record: dict[str, Any]) -> str:
+    """The (c)/(d) ratios of a reduced run (``--only``), one line each."""
+    lines = ["| task | decoding | (c) tokens/s | (d) tokens/s | (c)/(d) | (d) settings |"]
+    lines.append("| --- | --- | ---: | ---: | ---: | --- |")
+    for task, rows in record["results"].items():
+        for label, row in rows.items():
+            c, d = row["c"]["tokens_per_s"], row["d"]["tokens_per_s"]
+            decoding = "beam 4" if label == "beam4" else "greedy"
+            lines.append(
+                f"| {task} | {decoding} | {c:.1f} | {d:.1f} | {c / d:.2f} | {_settings(row['d'])} |"
+            )
+    return "\n".join(lines)
 
 
 def table(record: dict[str, Any]) -> str:
@@ -490,7 +533,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="alternating (c)/(d) processes")
     parser.add_argument("--help-runs", type=int, default=5)
     parser.add_argument("--no-greedy", dest="greedy", action="store_false")
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=["beam4", "greedy", "summarization"],
+        default=[],
+        help="run only this (c)/(d) comparison, with its raw sweep (repeatable); skips (a), "
+        "(b) and the whole commands, and prints the ratios",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help=f"default {RESULTS}, or {PARTIAL} with --only"
+    )
     ns = parser.parse_args()
     if ns.args is not None:
         args = json.loads(ns.args)
@@ -506,12 +559,13 @@ def main() -> None:
     args = {k: v for k, v in vars(ns).items() if k not in ("command", "args", "out")}
     args["argv"] = sys.argv[1:]
     record = run(args)
-    ns.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = ns.out.with_name(ns.out.name + ".tmp")
+    out = ns.out or (PARTIAL if args["only"] else RESULTS)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(ns.out)
-    print(table(record))
-    print(f"\n{record['total_seconds']:.0f} s; figures in {ns.out}")
+    tmp.replace(out)
+    print(ratios(record) if args["only"] else table(record))
+    print(f"\n{record['total_seconds']:.0f} s; figures in {out}")
 
 
 if __name__ == "__main__":
