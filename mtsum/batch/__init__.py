@@ -1,4 +1,4 @@
-"""`mtsum batch`: every document of a folder, one at a time, resumable, with a run report.
+"""`mtsum batch`: every document of a folder, one at a time or on Ray, resumable, with a run report.
 
 Layout (see seeds/README.md for the inputs)::
 
@@ -20,13 +20,15 @@ Modules, each importing only those above it::
     inputs     the input folder: documents and their references
     scoring    scores against the references, per document and over the corpus
     settings   options, models (loaded lazily) and the settings signature
-    document   one document, start to finish: `run_document`
-    run        the engine: `run_batch`, step by step
+    document   one document: `document_result` (every engine's), `record_document` (writes it)
+    ray_engine the Ray engine: a pool of Ray Data actors running `document_result`
+    run        `run_batch`, step by step, with either engine
 """
 
 from __future__ import annotations
 
 from mtsum.batch.outputs import OUTPUT_FILES
+from mtsum.batch.ray_engine import RayEngine
 from mtsum.batch.records import BatchReport
 from mtsum.batch.run import run_batch
 from mtsum.batch.settings import (
@@ -44,6 +46,7 @@ __all__ = [
     "BatchReport",
     "BatchSettings",
     "LazyModel",
+    "RayEngine",
     "lazy_summarizer",
     "lazy_translator",
     "run_batch",

@@ -14,24 +14,39 @@
    summarize, align, score; write its files atomically; record it in the state), the recorded
    outcome for each skipped one. A kill loses at most the document in progress.
 7. `write_report`: report.json, report.csv, report.md and index.html.
+
+With the Ray engine (`mtsum.batch.ray_engine`), steps 1 to 4 and 7 are the same; 5 and 6 become
+`remote_results`, the documents that need the models run by a pool of Ray actors (each loads the
+models once and runs the same `mtsum.batch.document.document_result`), and `record_remote`, which
+writes and records each result here as it arrives. A new OUT_DIR is created once the first result
+is back, so that models the actors cannot load leave nothing behind. A kill loses at most the
+documents the actors are running.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from mtsum.backends.base import Seq2Seq
 from mtsum.backends.cache import CachingTranslator, TranslationCache
-from mtsum.batch.document import Models, run_document, state_key
+from mtsum.batch.document import DocResult, Models, record_document, run_document, state_key
 from mtsum.batch.inputs import Document, scan_folder
 from mtsum.batch.lock import RunLock
 from mtsum.batch.outputs import OUTPUT_FILES, REPORT_FILES, read_below, write_report_file
-from mtsum.batch.records import BatchReport, DocRow, english_from_record, row_from_record
+from mtsum.batch.ray_engine import RayEngine, WorkerResult, died_result, ray_results
+from mtsum.batch.records import (
+    BatchReport,
+    DocRow,
+    ResultRecord,
+    english_from_record,
+    row_from_record,
+)
 from mtsum.batch.report import report_csv, report_html, report_json, report_markdown
 from mtsum.batch.scoring import corpus_scores
 from mtsum.batch.settings import BatchSettings, LazyModel, identity, load, settings_signature
@@ -41,10 +56,13 @@ from mtsum.signature import Signature
 from mtsum.sources import display_path
 
 __all__ = [
+    "CacheUse",
     "Outcome",
     "Task",
     "load_models",
     "plan",
+    "record_remote",
+    "remote_results",
     "run_batch",
     "run_tasks",
     "sign",
@@ -58,6 +76,15 @@ class Outcome:
 
     row: DocRow
     english: list[str]  # its English paragraphs, for the corpus BLEU/chrF
+
+
+@dataclass(frozen=True)
+class CacheUse:
+    """What the translation cache did in a run: texts found and not found, and its warnings."""
+
+    hits: int = 0
+    misses: int = 0
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -210,11 +237,96 @@ def run_tasks(
             outcomes.append(task.earlier)
         else:
             record = run_document(task.doc, task.signature, models, settings, state, note=task.note)
-            row = row_from_record(record, record["status"])
-            outcomes.append(Outcome(row, english_from_record(record)))
+            outcomes.append(_outcome(record))
         if progress is not None:
             progress(len(outcomes), len(tasks))
     return outcomes
+
+
+def _outcome(record: ResultRecord) -> Outcome:
+    """The outcome of a document just run, from its result.json record."""
+    return Outcome(row_from_record(record, record["status"]), english_from_record(record))
+
+
+# --- 5 and 6 on Ray ------------------------------------------------------------------------------
+
+
+def remote_results(
+    tasks: Sequence[Task],
+    *,
+    translator: Seq2Seq | LazyModel,
+    summarizer: Seq2Seq | LazyModel,
+    settings: BatchSettings,
+    engine: RayEngine,
+) -> Generator[WorkerResult, None, None]:
+    """The results of the tasks that need the models, from a pool of Ray actors, as they arrive
+    (`mtsum.batch.ray_engine.ray_results`); the translator goes to the actors only for an Arabic
+    document. Nothing starts before the first ``next()``, and nothing at all without such a task.
+    """
+    work = [(t.doc, t.signature, t.note) for t in tasks if t.needs_models]
+    mt = translator if any(doc.lang == "ar" for doc, _, _ in work) else None
+    return ray_results(work, translator=mt, summarizer=summarizer, settings=settings, engine=engine)
+
+
+def record_remote(
+    tasks: Sequence[Task],
+    results: Iterable[WorkerResult],
+    settings: BatchSettings,
+    state: RunState,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[list[Outcome], CacheUse]:
+    """Write and record each result of `results` as it arrives (`record_document`).
+
+    The tasks that need no model are done first: skipped ones, and documents that could not be
+    read (failed here, as the local engine fails them). A result for a task that is not waiting
+    for one (another run finished it meanwhile) is dropped; a task whose result never came (its
+    actor died on every try) fails alone.
+
+    Returns:
+        Every task's outcome, in order, and what the actors' translation caches did.
+
+    Raises:
+        MtsumError: An actor could not load the models (what it sent back instead of a result).
+    """
+    done: dict[str, Outcome] = {}
+    waiting: dict[str, Task] = {}
+    if progress is not None:
+        progress(0, len(tasks))
+    for task in tasks:
+        if task.earlier is not None:
+            done[task.doc.id] = task.earlier
+        elif task.needs_models:
+            waiting[task.doc.id] = task
+        else:
+            record = run_document(task.doc, task.signature, None, settings, state, note=task.note)
+            done[task.doc.id] = _outcome(record)
+    if progress is not None and done:
+        progress(len(done), len(tasks))
+    hits = misses = 0
+    warnings: dict[str, None] = {}  # each once, in order
+    for item in results:
+        if item.error is not None:
+            raise item.error
+        task = waiting.pop(item.doc_id, None)
+        if task is None or item.result is None:
+            continue
+        record = record_document(task.doc, task.signature, state, _given(item.result))
+        done[task.doc.id] = _outcome(record)
+        hits, misses = hits + item.cache_hits, misses + item.cache_misses
+        warnings.update(dict.fromkeys(item.warnings))
+        if progress is not None:
+            progress(len(done), len(tasks))
+    for task in waiting.values():
+        died = died_result(task.doc, task.signature)
+        done[task.doc.id] = _outcome(record_document(task.doc, task.signature, state, _given(died)))
+        if progress is not None:
+            progress(len(done), len(tasks))
+    return [done[t.doc.id] for t in tasks], CacheUse(hits, misses, tuple(warnings))
+
+
+def _given(result: DocResult) -> Callable[[], DocResult]:
+    return lambda: result
 
 
 # --- 7. the run report --------------------------------------------------------------------------
@@ -231,6 +343,12 @@ def write_report(out: Path, report: BatchReport) -> None:
         write_report_file(out, name, render(report))
 
 
+def _create(lock: RunLock) -> RunState:
+    """Lock a new OUT_DIR, creating it, and start its resume state."""
+    lock.acquire()
+    return RunState(lock.out_dir)
+
+
 def run_batch(
     input_dir: str | Path,
     out_dir: str | Path,
@@ -241,6 +359,7 @@ def run_batch(
     force: bool = False,
     cache: TranslationCache | None = None,
     progress: Callable[[int, int], None] | None = None,
+    engine: RayEngine | None = None,
 ) -> BatchReport:
     """Translate, summarize, align and score every document of `input_dir` into `out_dir`.
 
@@ -254,7 +373,10 @@ def run_batch(
         settings: Options of every stage; `BatchSettings()` by default.
         force: Redo every document, finished or not.
         cache: A translation cache; the translator is wrapped in `CachingTranslator` when given.
+            The local engine's only: Ray actors open their own (`RayEngine`'s ``cache``).
         progress: Called with (documents done, documents in all), skipped ones included.
+        engine: None runs the documents here, one at a time; a `RayEngine` runs them on a pool
+            of Ray actors (`mtsum.batch.ray_engine`), with the same outputs and resume state.
 
     Returns:
         The `BatchReport`, also written as OUT_DIR/report.json, report.csv, report.md and
@@ -265,6 +387,7 @@ def run_batch(
         InputError: `input_dir` is missing or has no documents; `out_dir` is empty, the input
             folder itself, or cannot be created or written; or the resume state is damaged or
             not mtsum's.
+        InputError: With a `RayEngine`, also: Ray is not installed or cannot be joined.
         ModelError: A model that some document needs is unavailable (nothing is written).
         BusyError: Another batch holds `out_dir`.
 
@@ -305,14 +428,39 @@ def run_batch(
             lock.acquire()
             state = RunState(out) if used else None
         tasks = plan(docs, signatures, state, force=force)
-        models = load_models(tasks, translator=translator, summarizer=summarizer, cache=cache)
-        if state is None:
-            lock.acquire()  # creates OUT_DIR, now that the models are loaded
-            state = RunState(out)
-            # Another run may have finished some documents meanwhile. What is left to run is a
-            # part of what was planned above, so the models loaded there cover it.
-            tasks = plan(docs, signatures, state, force=force)
-        outcomes = run_tasks(tasks, models, settings, state, progress=progress)
+        if engine is None:
+            models = load_models(tasks, translator=translator, summarizer=summarizer, cache=cache)
+            if state is None:
+                state = _create(lock)  # now that the models are loaded
+                # Another run may have finished some documents meanwhile. What is left to run is
+                # a part of what was planned above, so the models loaded there cover it.
+                tasks = plan(docs, signatures, state, force=force)
+            outcomes = run_tasks(tasks, models, settings, state, progress=progress)
+            cached = models.cached if models is not None else None
+            used = CacheUse(
+                hits=cached.hits if cached is not None else 0,
+                misses=cached.misses if cached is not None else 0,
+                warnings=tuple(cache.warnings) if cache is not None else (),
+            )
+        else:
+            results = remote_results(
+                tasks,
+                translator=translator,
+                summarizer=summarizer,
+                settings=settings,
+                engine=engine,
+            )
+            try:
+                first = next(results, None)  # the actors have loaded the models
+                if first is not None and first.error is not None:
+                    raise first.error  # before a new OUT_DIR is made
+                if state is None:
+                    state = _create(lock)  # now that the actors have loaded the models
+                    tasks = plan(docs, signatures, state, force=force)  # as above
+                arrived = results if first is None else itertools.chain([first], results)
+                outcomes, used = record_remote(tasks, arrived, settings, state, progress=progress)
+            finally:
+                results.close()  # stops a Ray started for this run, whatever happened
         rows = [o.row for o in outcomes]
         report = BatchReport(
             input_dir=display_path(source),
@@ -321,9 +469,9 @@ def run_batch(
             corpus=corpus_scores(docs, rows, [o.english for o in outcomes]),
             settings=tuple(sorted({str(s) for s in signatures.values() if s is not None})),
             seconds=time.perf_counter() - started,
-            cache_hits=models.cached.hits if models and models.cached else 0,
-            cache_misses=models.cached.misses if models and models.cached else 0,
-            warnings=tuple(cache.warnings) if cache is not None else (),
+            cache_hits=used.hits,
+            cache_misses=used.misses,
+            warnings=used.warnings,
         )
         write_report(out, report)
         return report

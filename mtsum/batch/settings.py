@@ -11,7 +11,7 @@ when its signature changes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -100,6 +100,24 @@ class LazyModel:
             self.name, role=self.role, option=_OPTIONS[self.role], cache=self.cache
         )
         return f"{found.name}@{found.revision}{self.runtime}"
+
+    def for_worker(self, *, threads: int) -> LazyModel:
+        """This model as a worker of a distributed run loads it, on the machine it runs on.
+
+        One made by `lazy_translator` or `lazy_summarizer` gets `threads` CPU threads and, unless
+        a cache folder was named, that machine's mtsum cache (its ``MTSUM_CACHE_DIR``) for the
+        converted copies and the remembered hashes of local checkpoints; any other loads as it is.
+        Call it on the worker.
+        """
+        load = self.load
+        if not (isinstance(load, partial) and {"threads", "cache_dir"} <= load.keywords.keys()):
+            return self
+        options = {**load.keywords, "threads": threads}
+        return replace(
+            self,
+            load=partial(load.func, *load.args, **options),
+            cache=mtsum_cache(options["cache_dir"]),
+        )
 
 
 def lazy_translator(

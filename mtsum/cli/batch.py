@@ -1,9 +1,10 @@
 """`mtsum batch` and `mtsum score`: thin commands over `mtsum.batch`, registered by `mtsum.cli`.
 
 Exit codes as in `mtsum.cli._app`: 0 every document ok (or finished by an earlier run), 1 some
-documents failed (their rows in OUT_DIR/report.md say why), 3 INPUT_DIR missing or without
-documents, or an unreadable --hyp/--ref file, 4 a model unavailable (nothing is written), 5 another
-batch holds OUT_DIR.
+documents failed (their rows in OUT_DIR/report.md say why), 2 --engine ray without Ray installed
+(or --ray-address or --workers without it), 3 INPUT_DIR missing or without documents, a Ray
+cluster that cannot be joined, or an unreadable --hyp/--ref file, 4 a model unavailable (nothing
+is written), 5 another batch holds OUT_DIR.
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from mtsum.cli.options import (
     Backend,
     BackendOpt,
     BatchCacheDir,
+    BatchThreads,
     Beams,
     ComputeTypeOpt,
     Device,
     DeviceOpt,
     Encoding,
+    Engine,
+    EngineOpt,
     Lang,
     LengthPreset,
     MaxBytes,
@@ -33,13 +37,14 @@ from mtsum.cli.options import (
     MtModel,
     Output,
     Quiet,
+    RayAddress,
     SourceLang,
     SumBeams,
     SumModel,
     TextFormat,
     TextFormatOpt,
-    Threads,
     TopK,
+    Workers,
 )
 from mtsum.markup import one_line
 from mtsum.sources import MAX_BYTES, display_path
@@ -47,6 +52,7 @@ from mtsum.sources import MAX_BYTES, display_path
 __all__ = ["batch_command", "score_command"]
 
 EXIT_SOME_FAILED = 1
+EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
@@ -73,7 +79,7 @@ def batch_command(
     device: DeviceOpt = Device.auto,
     beams: Beams = None,
     sum_beams: SumBeams = None,
-    threads: Threads = None,
+    threads: BatchThreads = None,
     backend: BackendOpt = Backend.auto,
     compute_type: ComputeTypeOpt = None,
     force: Annotated[
@@ -85,12 +91,17 @@ def batch_command(
     ] = False,
     max_bytes: MaxBytes = MAX_BYTES,
     encoding: Encoding = None,
+    engine: EngineOpt = Engine.local,
+    ray_address: RayAddress = None,
+    workers: Workers = None,
     quiet: Quiet = False,
 ) -> None:
     """Translate, summarize, check and score every document of a folder; resumable."""
+    _check_engine(engine, ray_address, workers)
     with command_errors(ctx):
         from mtsum.backends.cache import open_cache
         from mtsum.batch import BatchSettings, lazy_summarizer, lazy_translator, run_batch
+        from mtsum.batch.ray_engine import RayEngine
         from mtsum.summarize import SummarizeOptions
         from mtsum.translate import TranslateOptions
 
@@ -108,7 +119,16 @@ def batch_command(
             encoding=encoding,
         )
         kwargs = model_runtime(device, threads, backend, compute_type, cache_dir)
-        cache = None if no_cache else open_cache(cache_dir)
+        ray = None
+        if engine is Engine.ray:  # each actor its --threads (default 1), its node's cache
+            ray = RayEngine(
+                address=ray_address,
+                workers=workers,
+                threads=threads or 1,
+                cache=not no_cache,
+                cache_dir=cache_dir,
+            )
+        cache = None if no_cache or ray is not None else open_cache(cache_dir)
         seen = [0, 0]  # documents done, documents in all: for the interrupted message
         try:
             with progress_bar(quiet, "batch", unit="doc") as progress:
@@ -126,6 +146,7 @@ def batch_command(
                     force=force,
                     cache=cache,
                     progress=tell,
+                    engine=ray,
                 )
         except KeyboardInterrupt:
             done, total = seen
@@ -153,6 +174,20 @@ def batch_command(
             raise typer.Exit(EXIT_SOME_FAILED)
         if not quiet:
             typer.echo(f"mtsum: {one_line(summary)}", err=True)
+
+
+def _check_engine(engine: Engine, ray_address: str | None, workers: int | None) -> None:
+    """Usage errors (exit 2) of the engine options, before anything runs."""
+    if engine is Engine.ray:
+        from mtsum.batch.ray_engine import INSTALL, ray_available
+
+        if not ray_available():
+            typer.echo(f"mtsum: error: --engine ray needs Ray: {INSTALL}", err=True)
+            raise typer.Exit(EXIT_USAGE)
+    elif ray_address is not None or workers is not None:
+        option = "--ray-address" if ray_address is not None else "--workers"
+        typer.echo(f"mtsum: error: {option} needs --engine ray", err=True)
+        raise typer.Exit(EXIT_USAGE)
 
 
 def score_command(

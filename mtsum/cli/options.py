@@ -30,6 +30,7 @@ __all__ = [
     "Backend",
     "BackendOpt",
     "BatchCacheDir",
+    "BatchThreads",
     "Beams",
     "CacheDir",
     "ComputeType",
@@ -38,6 +39,8 @@ __all__ = [
     "Device",
     "DeviceOpt",
     "Encoding",
+    "Engine",
+    "EngineOpt",
     "Inputs",
     "Lang",
     "LengthPreset",
@@ -49,6 +52,7 @@ __all__ = [
     "Output",
     "Preset",
     "Quiet",
+    "RayAddress",
     "SourceLang",
     "SumBeams",
     "SumModel",
@@ -58,6 +62,7 @@ __all__ = [
     "TextFormatOpt",
     "Threads",
     "TopK",
+    "Workers",
 ]
 
 
@@ -74,6 +79,11 @@ ComputeType = _choices("ComputeType", COMPUTE_TYPES)  # CTranslate2's weight typ
 
 
 Device = _choices("Device", DEVICES)
+
+
+class Engine(str, Enum):
+    local = "local"
+    ray = "ray"
 
 
 class TextFormat(str, Enum):
@@ -140,6 +150,15 @@ Beams = Annotated[
 Threads = Annotated[
     int | None, typer.Option("--threads", min=1, help="CPU threads (default: all cores).")
 ]
+# batch's, which with --engine ray are each actor's.
+BatchThreads = Annotated[
+    int | None,
+    typer.Option(
+        "--threads",
+        min=1,
+        help="CPU threads (default: all cores); with --engine ray, each actor's (default 1).",
+    ),
+]
 BackendOpt = Annotated[
     Backend,
     typer.Option(
@@ -188,4 +207,31 @@ SumBeams = Annotated[
 ]
 LengthPreset = Annotated[
     Preset | None, typer.Option("--length", help="Length preset (default: the model's own).")
+]
+EngineOpt = Annotated[
+    Engine,
+    typer.Option(
+        "--engine",
+        help="local: one document at a time here; ray: a pool of Ray actors, on this machine or "
+        'a cluster (pip install "mtsum[ray]").',
+    ),
+]
+RayAddress = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address",
+        help="Ray cluster to join with --engine ray (auto, HOST:PORT, ray://HOST:PORT); default: "
+        "auto when RAY_ADDRESS is set, else a local Ray started for the run.",
+        show_default=False,
+    ),
+]
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        min=1,
+        help="Ray actors with --engine ray, each holding both models (default: one per free CPU, "
+        "given --threads each).",
+        show_default=False,
+    ),
 ]
