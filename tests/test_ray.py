@@ -31,6 +31,7 @@ from mtsum.batch.inputs import scan_folder
 from mtsum.batch.outputs import OUTPUT_FILES
 from mtsum.batch.ray_engine import (
     INSTALL,
+    RETRIES,
     DocumentWorker,
     RayEngine,
     WorkerResult,
@@ -348,6 +349,29 @@ def test_actor_killed_mid_run_every_document_finishes(
     assert {row.id: row.status for row in report.documents} == dict.fromkeys(ids, "ok")
     for d in ids:
         assert sorted(p.name for p in (out / d).iterdir()) == sorted(OUTPUT_FILES)
+
+
+def test_document_that_kills_its_actor_fails_alone(tmp_path: Path, ray_address: str) -> None:
+    inp = write_docs(tmp_path / "in", {"a.txt": ENGLISH, "b.txt": "POISON " + ENGLISH})
+
+    def summarize(texts: list[str]) -> list[str]:
+        if any("POISON" in text for text in texts):
+            os._exit(1)  # the actor's process dies, as on a segfault or the OOM killer
+        return [" ".join(text.split()[:5]) + "." for text in texts]
+
+    report = run_batch(
+        inp,
+        tmp_path / "out",
+        translator=FunctionModel(lambda xs: xs),
+        summarizer=FunctionModel(summarize),  # sent to the actors as it is
+        engine=RayEngine(workers=1),
+    )
+    rows = {row.id: row for row in report.documents}
+    assert rows["a"].status == "ok" and rows["b"].status == "failed"
+    assert rows["b"].error == (
+        f"its Ray worker died on each of {RETRIES + 1} tries (killed, out of memory, or its "
+        "node lost); rerun to try again"
+    )
 
 
 # --- the lock, and errors -----------------------------------------------------------------------

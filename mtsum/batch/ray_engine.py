@@ -32,6 +32,7 @@ import os
 import pickle
 import socket
 import time
+import warnings
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from importlib.util import find_spec
@@ -220,7 +221,7 @@ def died_result(doc: Document, signature: Signature | None) -> DocResult:
         doc.id,
         doc.path,
         error=(
-            f"the Ray worker running it died {RETRIES + 1} times (killed, out of memory, or its "
+            f"its Ray worker died on each of {RETRIES + 1} tries (killed, out of memory, or its "
             "node lost); rerun to try again"
         ),
         settings=str(signature) if signature is not None else "-",
@@ -280,14 +281,13 @@ def ray_results(
         workers = engine.workers or _free_slots(ray, engine.threads)
         rows = [{"task": pickle.dumps((doc, sig, note))} for doc, sig, note in work]
         dataset = ray.data.from_items(rows, override_num_blocks=len(rows))
-        results = dataset.map_batches(
-            DocumentWorker,
-            batch_size=1,
-            compute=ray.data.ActorPoolStrategy(size=min(workers, len(rows))),
-            fn_constructor_kwargs={"job": job},
-            num_cpus=engine.threads,
-            ray_remote_args_fn=_actor_options,
-        )
+        options = {
+            "batch_size": 1,
+            "compute": ray.data.ActorPoolStrategy(size=min(workers, len(rows))),
+            "fn_constructor_kwargs": {"job": job},
+            "num_cpus": engine.threads,
+        }
+        results = _map_with_retries(dataset, options)
         for row in results.iter_rows():
             yield pickle.loads(row["result"])
     finally:
@@ -307,10 +307,22 @@ _QUIET: dict[str, Any] = {
 }
 
 
-def _actor_options() -> dict[str, Any]:
-    """Ray options of each actor: restarted whenever it dies, each document tried again up to
-    `RETRIES` times."""
-    return {"max_restarts": -1, "max_task_retries": RETRIES}
+def _map_with_retries(dataset: Any, options: dict[str, Any]) -> Any:
+    """``dataset.map_batches(DocumentWorker, **options)`` with each actor restarted whenever it
+    dies and each document tried again up to `RETRIES` times.
+
+    Ray Data takes these actor options as extra keyword arguments, deprecated since Ray 2.60
+    (to be removed in 2.64, with no replacement named yet); a Ray that refuses them keeps its own
+    defaults, which restart and retry without end.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            return dataset.map_batches(
+                DocumentWorker, max_restarts=-1, max_task_retries=RETRIES, **options
+            )
+        except TypeError:
+            return dataset.map_batches(DocumentWorker, **options)
 
 
 def _join(ray: Any, address: str | None) -> bool:

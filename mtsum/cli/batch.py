@@ -9,6 +9,12 @@ is written), 5 another batch holds OUT_DIR.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
+import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -130,8 +136,13 @@ def batch_command(
             )
         cache = None if no_cache or ray is not None else open_cache(cache_dir)
         seen = [0, 0]  # documents done, documents in all: for the interrupted message
+        verbose = bool(ctx.find_root().params.get("verbose"))
+        native = ray is None or quiet or verbose  # -q silences them anyway
         try:
-            with progress_bar(quiet, "batch", unit="doc") as progress:
+            with (
+                contextlib.nullcontext() if native else _ray_lines_dropped(),
+                progress_bar(quiet, "batch", unit="doc") as progress,
+            ):
 
                 def tell(done: int, total: int) -> None:
                     seen[:] = [done, total]
@@ -174,6 +185,70 @@ def batch_command(
             raise typer.Exit(EXIT_SOME_FAILED)
         if not quiet:
             typer.echo(f"mtsum: {one_line(summary)}", err=True)
+
+
+# What Ray writes to file descriptor 2 behind Python's back: its C++ core's log lines ("[2026-01-01
+# 12:00:00,000 E 17 17] core_worker.cc:2465: Actor ... has constructor arguments in the object
+# store", on every run) and, through its own print, "(raylet)" notices of a worker that died (its
+# document is tried again). Noise to a user, as the libraries' warnings are.
+_RAY_LINE = re.compile(
+    rb"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [DIWEF] \d+ \d+\] |(\x1b\[\d+m)?\(raylet\)"
+)
+
+
+@contextlib.contextmanager
+def _ray_lines_dropped() -> Iterator[None]:
+    """Ray's own lines on file descriptor 2 (`_RAY_LINE`) dropped until exit; everything else
+    written there (the progress bar, mtsum's messages) passes on as it comes.
+
+    Ray's C++ core writes to the descriptor itself, so `mtsum.cli._app`'s Python-level quieting
+    cannot reach it; the processes Ray starts write to their own log files, not to this one.
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:  # no descriptor 2 (a daemon): nothing reaches a terminal anyway
+        yield
+        return
+    read, write = os.pipe()
+    sys.stderr.flush()
+    os.dup2(write, 2)
+    os.close(write)
+    thread = threading.Thread(target=_pass_on, args=(read, saved), daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)  # the pipe's last write end closes: the thread reads it to the end
+        thread.join(timeout=10)
+        os.close(saved)
+
+
+def _pass_on(read: int, out: int) -> None:
+    """Copy the pipe `read` to `out` as it comes, but for Ray's lines."""
+    pending = b""
+    with os.fdopen(read, "rb", buffering=0) as pipe:
+        while chunk := pipe.read(1 << 16):
+            pending = _write_but_ray_lines(pending + chunk, out, final=False)
+        _write_but_ray_lines(pending, out, final=True)
+
+
+def _write_but_ray_lines(data: bytes, out: int, *, final: bool) -> bytes:
+    """Write each line of `data` (ended by \\n or \\r) to `out` unless it is Ray's; what is left,
+    an unfinished line that may yet turn out to be Ray's, is returned (written when `final`)."""
+    pieces = data.splitlines(keepends=True)
+    rest = b""
+    if pieces and not pieces[-1].endswith((b"\n", b"\r")):
+        last = pieces.pop()
+        if final or not last.startswith((b"[", b"(", b"\x1b")):
+            pieces.append(last)
+        else:
+            rest = last
+    kept = memoryview(b"".join(p for p in pieces if not _RAY_LINE.match(p)))
+    with contextlib.suppress(OSError):
+        while kept:
+            kept = kept[os.write(out, kept) :]
+    return rest
 
 
 def _check_engine(engine: Engine, ray_address: str | None, workers: int | None) -> None:
