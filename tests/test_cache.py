@@ -220,3 +220,77 @@ def test_processes_opening_a_new_cache_at_once_all_get_it(tmp_path: Path) -> Non
     with spawn.Pool(4) as pool:
         errors = [e for e in pool.map(_open_and_close, paths, chunksize=1) if e]
     assert errors == []
+
+
+@dataclasses.dataclass
+class BatchesModel:
+    """An upper-casing model that, like CTranslate2's, takes a whole workload's batches at once."""
+
+    inner: FunctionModel = dataclasses.field(default_factory=upper_model)
+    workers: int = 2
+    calls: list[list[list[str]]] = dataclasses.field(default_factory=list)
+
+    @property
+    def info(self) -> mtsum.ModelInfo:
+        return self.inner.info
+
+    @property
+    def defaults(self) -> GenerateOptions:
+        return self.inner.defaults
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        return self.inner.count_tokens(texts)
+
+    def generate(
+        self, texts: list[str], options: GenerateOptions, *, max_new_tokens: list[int]
+    ) -> list[str]:
+        raise AssertionError("a model with generate_batches gets the whole workload")
+
+    def generate_batches(
+        self,
+        texts: list[str],
+        options: GenerateOptions,
+        *,
+        max_new_tokens: list[int],
+        batches: list[list[int]],
+        done: object = None,
+    ) -> list[str]:
+        self.calls.append([[texts[i] for i in batch] for batch in batches])
+        for batch in batches:
+            done(batch)  # type: ignore[operator]
+        return [t.upper() for t in texts]
+
+
+def test_whole_workload_reaches_a_batching_model_less_the_cached_texts(tmp_path: Path) -> None:
+    model = BatchesModel()
+    finished: list[list[int]] = []
+    with TranslationCache(tmp_path / CACHE_FILE) as cache:
+        cached = CachingTranslator(model, cache)  # type: ignore[arg-type]
+        assert cached.workers == 2
+        cached.generate_batches(["b"], OPTIONS, max_new_tokens=[9], batches=[[0]])
+        texts = ["a", "b", "c", "a", "d"]
+        outputs = cached.generate_batches(
+            texts,
+            OPTIONS,
+            max_new_tokens=[9] * 5,
+            batches=[[0, 1], [2, 3], [4]],
+            done=lambda batch: finished.append(list(batch)),
+        )
+    assert outputs == ["A", "B", "C", "A", "D"]
+    # One call for the whole workload: "b" came from the cache, the repeated "a" runs once, and
+    # each batch keeps what is left of it.
+    assert model.calls[1] == [["a"], ["c"], ["d"]]
+    assert sorted(finished) == [[0, 1], [2, 3], [4]]  # every outer batch reported done once
+    assert (cached.hits, cached.misses) == (1, 5)  # "b" once; "b", then a, c, a, d
+
+
+def test_a_fully_cached_workload_makes_no_model_call(tmp_path: Path) -> None:
+    model = BatchesModel()
+    finished: list[list[int]] = []
+    with TranslationCache(tmp_path / CACHE_FILE) as cache:
+        cached = CachingTranslator(model, cache)  # type: ignore[arg-type]
+        cached.generate_batches(["x", "y"], OPTIONS, max_new_tokens=[9, 9], batches=[[0, 1]])
+        again = cached.generate_batches(
+            ["y", "x"], OPTIONS, max_new_tokens=[9, 9], batches=[[0], [1]], done=finished.append
+        )
+    assert again == ["Y", "X"] and len(model.calls) == 1 and finished == [[0], [1]]

@@ -57,7 +57,13 @@ class GenerateOptions:
 
 
 class Seq2Seq(Protocol):
-    """A text-to-text model as the stages see it."""
+    """A text-to-text model as the stages see it.
+
+    A model may also offer ``workers`` (how many batches it runs at once) and
+    ``generate_batches(texts, options, *, max_new_tokens, batches, done=None)``, which takes a
+    whole workload already cut into batches; `mtsum.generation.generate` then hands it every
+    batch in one call (the CTranslate2 backend, and the translation cache in front of it, do).
+    """
 
     info: ModelInfo
     defaults: GenerateOptions

@@ -21,7 +21,7 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -283,9 +283,30 @@ class CachingTranslator:
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return self.model.count_tokens(texts)
 
+    @property
+    def workers(self) -> int:
+        """The wrapped model's workers (`mtsum.generation.batches` evens batches out for them)."""
+        return int(getattr(self.model, "workers", 1))
+
     def generate(
         self, texts: Sequence[str], options: GenerateOptions, *, max_new_tokens: Sequence[int]
     ) -> list[str]:
+        return self.generate_batches(
+            texts, options, max_new_tokens=max_new_tokens, batches=[range(len(texts))]
+        )
+
+    def generate_batches(
+        self,
+        texts: Sequence[str],
+        options: GenerateOptions,
+        *,
+        max_new_tokens: Sequence[int],
+        batches: Sequence[Sequence[int]],
+        done: Callable[[Sequence[int]], None] | None = None,
+    ) -> list[str]:
+        """`generate` for a workload cut into batches (see `mtsum.generation.generate`): the
+        cached texts are answered at once, and the rest of each batch goes to the wrapped model,
+        all batches in one call when it takes them so (CTranslate2), else batch by batch."""
         if len(max_new_tokens) != len(texts):
             raise InputError(f"{len(max_new_tokens)} length bounds for {len(texts)} texts")
         keys = [
@@ -301,20 +322,71 @@ class CachingTranslator:
         misses = sum(out is None for out in cached)
         self.misses += misses
         self.hits += len(texts) - misses
-        fresh: dict[str, str] = {}
-        if todo:
-            first = list(todo.values())
-            outputs = self.model.generate(
-                [texts[i] for i in first],
-                options,
-                max_new_tokens=[max_new_tokens[i] for i in first],
-            )
-            if len(outputs) != len(first):
-                raise ModelError(
-                    f"{self.info.name}: returned {len(outputs)} outputs for {len(first)} inputs"
-                )
-            self.cache.put_many([(keys[i], out) for i, out in zip(first, outputs, strict=True)])
-            fresh = {keys[i].digest: out for i, out in zip(first, outputs, strict=True)}
+        first = list(todo.values())
+        position = {i: n for n, i in enumerate(first)}
+        parts = [[position[i] for i in batch if i in position] for batch in batches]
+        for batch, part in zip(batches, parts, strict=True):
+            if not part and done is not None:
+                done(batch)
+        running = [(batch, part) for batch, part in zip(batches, parts, strict=True) if part]
+        outputs = self._run(
+            [texts[i] for i in first],
+            options,
+            [max_new_tokens[i] for i in first],
+            running,
+            done,
+        )
+        self.cache.put_many([(keys[i], out) for i, out in zip(first, outputs, strict=True)])
+        fresh = {keys[i].digest: out for i, out in zip(first, outputs, strict=True)}
         return [
             fresh[k.digest] if out is None else out for out, k in zip(cached, keys, strict=True)
         ]
+
+    def _run(
+        self,
+        texts: list[str],
+        options: GenerateOptions,
+        bounds: list[int],
+        running: list[tuple[Sequence[int], list[int]]],
+        done: Callable[[Sequence[int]], None] | None,
+    ) -> list[str]:
+        """The wrapped model's outputs for `texts`, by the batches in `running` (each an outer
+        batch and its texts' positions here); `done` hears of the outer batches."""
+        if not texts:
+            return []
+        run_all = getattr(self.model, "generate_batches", None)
+        if run_all is not None:
+            outer = {tuple(part): batch for batch, part in running}
+
+            def finished(part: Sequence[int]) -> None:
+                if done is not None:
+                    done(outer[tuple(part)])
+
+            outputs = list(
+                run_all(
+                    texts,
+                    options,
+                    max_new_tokens=bounds,
+                    batches=[part for _, part in running],
+                    done=finished,
+                )
+            )
+        else:
+            outputs = [""] * len(texts)
+            for batch, part in running:
+                got = self.model.generate(
+                    [texts[i] for i in part], options, max_new_tokens=[bounds[i] for i in part]
+                )
+                if len(got) != len(part):
+                    raise ModelError(
+                        f"{self.info.name}: returned {len(got)} outputs for {len(part)} inputs"
+                    )
+                for i, out in zip(part, got, strict=True):
+                    outputs[i] = out
+                if done is not None:
+                    done(batch)
+        if len(outputs) != len(texts):
+            raise ModelError(
+                f"{self.info.name}: returned {len(outputs)} outputs for {len(texts)} inputs"
+            )
+        return outputs
