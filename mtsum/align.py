@@ -24,7 +24,7 @@ threshold, and ``number_not_in_source`` when it has a figure that no source para
 
 Example::
 
-    >>> check = check_summary(["Rain fell in Cairo on Monday.", "Markets closed early."],
+    >>> check = check_english(["Rain fell in Cairo on Monday.", "Markets closed early."],
     ...                       ["Rain fell in Cairo."])
     >>> check.sentences[0].alignments[0].paragraphs, check.sentences[0].support
     ((0,), 1.0)
@@ -50,7 +50,7 @@ __all__ = [
     "LexicalAligner",
     "SentenceSupport",
     "align",
-    "check_summary",
+    "check_english",
     "document_support",
 ]
 
@@ -349,7 +349,7 @@ def document_support(sentences: Sequence[SentenceSupport]) -> float:
     return sum(0.0 if s.missing_numbers else s.support**2 for s in sentences) / len(sentences)
 
 
-def check_summary(
+def check_english(
     paragraphs: Sequence[str],
     sentences: Sequence[str],
     *,
@@ -357,7 +357,8 @@ def check_summary(
     top_k: int = 3,
     threshold: float = DEFAULT_THRESHOLD,
 ) -> Check:
-    """Check a summary against its source: ``align`` each sentence, then ``document_support``.
+    """Check English summary sentences against English paragraphs: ``align`` each sentence,
+    then ``document_support`` (`mtsum.check` translates an Arabic source first).
 
     Args:
         paragraphs: the source, one paragraph per item.

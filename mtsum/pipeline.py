@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from mtsum._version import __version__
-from mtsum.align import DEFAULT_THRESHOLD, Aligner, Check, LexicalAligner, check_summary
+from mtsum.align import DEFAULT_THRESHOLD, Aligner, Check, LexicalAligner, check_english
 from mtsum.arabic import detect_language, text_arabic_share
 from mtsum.backends import load_translator
 from mtsum.backends.base import Seq2Seq
@@ -212,7 +212,7 @@ def _check_and_flag(
     """Align, then add the translation flags of the paragraphs each sentence leans on."""
     if not sentences:
         return Check(support=0.0, sentences=(), aligner=aligner.name, threshold=threshold)
-    checked = check_summary(
+    checked = check_english(
         list(source.english), sentences, aligner=aligner, top_k=top_k, threshold=threshold
     )
     if source.translation is None:

@@ -314,7 +314,7 @@ def summarize(
             f"chunk limit of {limit} tokens (input limit less a margin of {options.margin}) "
             "leaves no room for text; lower the margin or raise the input limit"
         )
-    inputs = [_check_document(d, doc) for d, doc in enumerate(documents)]
+    inputs = [_paragraphs_of(d, doc) for d, doc in enumerate(documents)]
     rounds: list[list[Round]] = [[] for _ in inputs]
     warnings = [list(notes) for _ in inputs]
     # A map round's summaries must shrink: two of them must fit in one chunk, or a round could
@@ -397,7 +397,7 @@ def _shrinks(
     )
 
 
-def _check_document(index: int, document: Sequence[str]) -> list[str]:
+def _paragraphs_of(index: int, document: Sequence[str]) -> list[str]:
     if isinstance(document, str):
         raise InputError(
             f"document {index} is a string, not a sequence of paragraphs; pass [[text]] for one"

@@ -16,7 +16,7 @@ from mtsum.align import (
     LexicalAligner,
     SentenceSupport,
     align,
-    check_summary,
+    check_english,
     document_support,
 )
 from mtsum.errors import InputError, ModelError
@@ -106,9 +106,9 @@ def test_top_k_is_respected(top_k: int) -> None:
 
 def test_document_support_drops_with_an_invented_sentence() -> None:
     source, copied, invented = ["Rain fell in Cairo."], "Rain fell in Cairo.", "Markets closed."
-    assert check_summary(source, [copied]).support == 1.0
+    assert check_english(source, [copied]).support == 1.0
     # The invented sentence shares no word with the source: support 0, so (1² + 0²) / 2.
-    assert check_summary(source, [copied, invented]).support == 0.5
+    assert check_english(source, [copied, invented]).support == 0.5
 
 
 def test_document_support_is_the_mean_squared_support_with_wrong_figures_at_zero() -> None:
@@ -145,7 +145,7 @@ def test_numbers_weigh_double_and_match_across_spellings() -> None:
 
 
 def test_check_is_a_json_record() -> None:
-    check = check_summary(ARTICLE, SUMMARY, top_k=2)
+    check = check_english(ARTICLE, SUMMARY, top_k=2)
     assert isinstance(check, Check)
     assert check.aligner == LexicalAligner().name
     assert check.threshold == DEFAULT_THRESHOLD
@@ -168,7 +168,7 @@ class FixedAligner:
 
 def test_any_aligner_plugs_in() -> None:
     aligner = FixedAligner([0.2, 0.6, 0.1, 0.6, 0.9])
-    check = check_summary(["a", "b", "c"], ["x"], aligner=aligner, threshold=0.95)
+    check = check_english(["a", "b", "c"], ["x"], aligner=aligner, threshold=0.95)
     [sentence] = check.sentences
     # (0, 1) ties its member (1,) at 0.6, so the single paragraph is kept instead
     assert sentence.alignments == (
@@ -193,7 +193,7 @@ def test_a_misbehaving_aligner_raises(row: list[float], message: str) -> None:
 def test_empty_summary_aligns_to_nothing_but_cannot_be_scored() -> None:
     assert align([], ARTICLE) == []
     with pytest.raises(InputError, match="no sentences"):
-        check_summary(ARTICLE, [])
+        check_english(ARTICLE, [])
     with pytest.raises(InputError, match="no sentences"):
         document_support([])
 

@@ -9,7 +9,7 @@ import pytest
 from bart_fixture import english_lines
 from typer.testing import CliRunner
 
-from mtsum.align import Check, SentenceSupport, check_summary
+from mtsum.align import Check, SentenceSupport, check_english
 from mtsum.backends.base import FunctionModel
 from mtsum.cli import app
 from mtsum.markup import markdown_text
@@ -45,7 +45,7 @@ def seed_json(
 def rechecked(doc: dict) -> Check:
     """The document's summary sentences checked again against its English paragraphs."""
     english = [p["english"] for p in doc["paragraphs"]]
-    return check_summary(english, [s["text"] for s in doc["check"]["sentences"]], top_k=3)
+    return check_english(english, [s["text"] for s in doc["check"]["sentences"]], top_k=3)
 
 
 def test_seed_end_to_end_json(seed_json: dict) -> None:
