@@ -20,8 +20,12 @@ Safety rules, which the browser tests check:
   paragraph back to its sentences; the script only highlights.
 
 Example:
-    >>> [result] = mtsum.summarize_texts([text], summarizer=sm)  # doctest: +SKIP
-    >>> Path("report.html").write_text(summary_html("doc", "doc.txt", result))  # doctest: +SKIP
+    >>> import mtsum
+    >>> sm = mtsum.FunctionModel(lambda xs: ["The river rose."] * len(xs))
+    >>> [result] = mtsum.summarize_texts(["The river rose on Monday."], summarizer=sm)
+    >>> page = summary_html("doc", "doc.txt", result)
+    >>> page.startswith("<!DOCTYPE html>"), "The river rose on Monday." in page
+    (True, True)
 """
 
 from __future__ import annotations
@@ -202,8 +206,16 @@ def page_files(records: Sequence[Mapping[str, Any]], *, title: str) -> list[tupl
         InputError: An id is not a plain file name, or two records share one.
 
     Example:
-        >>> [name for name, _ in page_files([record], title="Run")]  # doctest: +SKIP
+        >>> from mtsum import FunctionModel, summarize_texts
+        >>> from mtsum.render import summary_record
+        >>> sm = FunctionModel(lambda xs: ["The river rose."] * len(xs))
+        >>> [result] = summarize_texts(["The river rose on Monday."], summarizer=sm)
+        >>> record = summary_record("doc", "doc.txt", result)
+        >>> [name for name, _ in page_files([record], title="Run")]
         ['doc/report.html', 'index.html']
+        >>> page_files([record, record], title="Run")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        mtsum.errors.InputError: two documents have the id 'doc' (the same file name in two ...
     """
     from mtsum.errors import InputError
 

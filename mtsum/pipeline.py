@@ -173,8 +173,17 @@ def summarize_texts(
         ModelError: A model cannot be loaded or misbehaves.
 
     Example:
-        >>> [doc] = summarize_texts([arabic], summarizer=load_summarizer())  # doctest: +SKIP
-        >>> [(s.text, s.alignments[0].paragraphs) for s in doc.check.sentences]  # doctest: +SKIP
+        Plain functions stand in for `load_translator()` and `load_summarizer()`:
+
+        >>> from mtsum.backends.base import FunctionModel
+        >>> english = {"ارتفع النهر مترين.": "The river rose two metres.",
+        ...            "أغلقت المدارس.": "Schools closed."}
+        >>> mt = FunctionModel(lambda xs: [english[x] for x in xs])
+        >>> sm = FunctionModel(lambda xs: ["Schools closed."] * len(xs))
+        >>> [doc] = summarize_texts(["ارتفع النهر مترين.\\n\\nأغلقت المدارس."],
+        ...                         translator=mt, summarizer=sm)
+        >>> [(s.text, s.alignments[0].paragraphs) for s in doc.check.sentences]
+        [('Schools closed.', (1,))]
     """
     sources = prepare(
         texts,

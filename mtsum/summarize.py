@@ -300,10 +300,22 @@ def summarize(
             held to one token each (a model that ignores its length bound).
 
     Example:
-        >>> model = load_summarizer("sshleifer/distilbart-cnn-12-6")  # doctest: +SKIP
-        >>> [s] = summarize([doc.paragraphs], model, options=SummarizeOptions(preset="short"))
-        ... # doctest: +SKIP
-        >>> s.sentences, len(s.chunking.rounds)  # doctest: +SKIP
+        A stand-in model that keeps each input's first sentence, and chunks of at most 20 of its
+        tokens (a text's words, plus one): each paragraph is summarized alone, then the two
+        summaries together.
+
+        >>> from mtsum.backends.base import FunctionModel
+        >>> lead = FunctionModel(lambda xs: [x.split(". ")[0].rstrip(".") + "." for x in xs])
+        >>> paragraphs = ["The river rose two metres on Monday. Roads were shut.",
+        ...               "Schools closed for the week. Parents were told by text."]
+        >>> options = SummarizeOptions(max_input_tokens=20, margin=0)
+        >>> [s] = summarize([paragraphs], lead, options=options)
+        >>> for r in s.chunking.rounds:
+        ...     print([c.summary for c in r.chunks])
+        ['The river rose two metres on Monday.', 'Schools closed for the week.']
+        ['The river rose two metres on Monday.']
+        >>> s.sentences
+        ('The river rose two metres on Monday.',)
     """
     options = options or SummarizeOptions()
     final, notes = _lengths(model, options)

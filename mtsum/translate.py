@@ -159,9 +159,13 @@ def translate(
         InputError: A document has no text.
 
     Example:
-        >>> [doc] = translate(["مرحبا بكم."], load_translator())  # doctest: +SKIP
-        >>> doc.paragraphs  # doctest: +SKIP
-        ['Welcome.']
+        A plain function stands in for `load_translator()`'s model:
+
+        >>> from mtsum.backends.base import FunctionModel
+        >>> mt = FunctionModel(lambda xs: [{"مرحبا بكم.": "Welcome."}[x] for x in xs])
+        >>> [doc] = translate(["مرحبا بكم."], mt)
+        >>> doc.paragraphs, doc.segments[0].source
+        (['Welcome.'], 'مرحبا بكم.')
     """
     documents = []
     for i, text in enumerate(texts):

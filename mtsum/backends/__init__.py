@@ -108,8 +108,10 @@ def load_translator(
         ModelError: The model cannot be found, converted or loaded; the message says how to
             supply it.
 
-    Example:
-        >>> mt = load_translator("Helsinki-NLP/opus-mt-ar-en")  # doctest: +SKIP
+    Example::
+
+        mt = load_translator("Helsinki-NLP/opus-mt-ar-en")
+        [doc] = mtsum.translate(["مرحبا بكم."], mt)
     """
     return _load(
         name_or_path,

@@ -134,8 +134,9 @@ def export_models(
         InputError: `output` cannot be written, or an unknown compute type.
         ModelError: A model cannot be found, or a compute type asked for was never converted.
 
-    Example:
-        >>> export_models(["Helsinki-NLP/opus-mt-ar-en"], "models.tar")  # doctest: +SKIP
+    Example::
+
+        export_models(["Helsinki-NLP/opus-mt-ar-en"], "models.tar")
     """
     target = output_target(output)
     if target.exists() and not target.is_file():
@@ -276,9 +277,9 @@ def import_models(
             size or member the manifest does not vouch for, a path that would escape), or a
             destination cannot be written. Nothing is moved then.
 
-    Example:
-        >>> [m.status for m in import_models("models.tar")]  # doctest: +SKIP
-        ['added', 'added']
+    Example::
+
+        [m.status for m in import_models("models.tar")]  # ['added', 'added']
     """
     path = Path(archive)
     if not path.is_file():

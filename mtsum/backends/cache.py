@@ -8,8 +8,17 @@ that is not a database is moved aside as ``translations.sqlite3.corrupt`` and re
 only a cache. The move is reported in `TranslationCache.warnings` and logged; nothing is printed.
 
 Example:
-    >>> with open_cache(None) as cache:  # doctest: +SKIP
-    ...     docs = translate(texts, CachingTranslator(load_translator(), cache))
+    Two runs on one cache folder (None: the default one); the second reads the translation back:
+
+    >>> import tempfile
+    >>> from mtsum import FunctionModel, translate
+    >>> mt = FunctionModel(lambda xs: ["Welcome."] * len(xs))
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     for run in range(2):
+    ...         with open_cache(folder) as cache:
+    ...             [doc] = translate(["مرحبا بكم."], CachingTranslator(mt, cache))
+    >>> mt.calls, doc.paragraphs
+    (1, ['Welcome.'])
 """
 
 from __future__ import annotations

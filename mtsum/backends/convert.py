@@ -114,10 +114,10 @@ def convert(resolved: ResolvedModel, *, compute_type: str, cache: Path) -> Path:
         InputError: Unknown compute type.
         ModelError: The model type is not supported or the conversion failed.
 
-    Example:
-        >>> opus = resolve_model("Helsinki-NLP/opus-mt-ar-en", role="translation",
-        ...                      option="--mt-model")  # doctest: +SKIP
-        >>> convert(opus, compute_type="int8", cache=cache_dir())  # doctest: +SKIP
+    Example::
+
+        opus = resolve_model("Helsinki-NLP/opus-mt-ar-en", role="translation", option="--mt-model")
+        convert(opus, compute_type="int8", cache=cache_dir())
     """
     final = converted_path(resolved, compute_type=compute_type, cache=cache)
     if final.is_dir():

@@ -48,9 +48,9 @@ def pull(name: str, *, compute_type: str = "int8", cache: str | Path | None = No
         InputError: Unknown compute type.
         ModelError: Not cached and not downloadable (offline), or not convertible.
 
-    Example:
-        >>> pull("Helsinki-NLP/opus-mt-ar-en").compute_type  # doctest: +SKIP
-        'int8'
+    Example::
+
+        pull("Helsinki-NLP/opus-mt-ar-en").compute_type  # 'int8'
     """
     from mtsum.backends.convert import convert
     from mtsum.backends.resolve import resolve_model

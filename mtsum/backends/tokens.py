@@ -80,13 +80,11 @@ def describe(tokenizer: Any, source: Path, out: Path) -> TokenizerSpec:
         ModelError: A tokenizer that is neither fast nor Marian's SentencePiece one, or a Marian
             tokenizer with separate source and target vocabularies.
 
-    Example:
-        With ``ckpt`` the folder of a hub BART checkpoint (distilbart-cnn-12-6) and ``out`` an
-        empty folder:
+    Example::
 
-        >>> spec = describe(AutoTokenizer.from_pretrained(ckpt), ckpt, out)  # doctest: +SKIP
-        >>> load(spec, out).encode(["Hello"])  # doctest: +SKIP
-        [['<s>', 'Hello', '</s>']]
+        # ckpt: the folder of a hub BART checkpoint (distilbart-cnn-12-6); out: an empty folder
+        spec = describe(AutoTokenizer.from_pretrained(ckpt), ckpt, out)
+        load(spec, out).encode(["Hello"])  # [['<s>', 'Hello', '</s>']]
     """
     special = tuple(str(t) for t in tokenizer.all_special_tokens)
     if getattr(tokenizer, "is_fast", False):

@@ -161,11 +161,19 @@ def run_document(
         Its result.json record, "ok" or "failed" (see `record_document`).
 
     Example:
-        >>> models = Models(translator=mt, summarizer=sm)  # doctest: +SKIP
-        >>> with RunState("outputs") as state:  # doctest: +SKIP
-        ...     record = run_document(doc, signature, models, BatchSettings(), state)
-        >>> record["status"]  # doctest: +SKIP
-        'ok'
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from mtsum.backends.base import FunctionModel
+        >>> from mtsum.batch.inputs import Document
+        >>> doc = Document(id="d", path="d.txt", input_hash="0" * 64, text="One fact here.",
+        ...                lang="en", error=None, summary_refs=(), translation_ref=None)
+        >>> models = Models(translator=None, summarizer=FunctionModel(lambda xs: xs))
+        >>> with tempfile.TemporaryDirectory() as out, RunState(out) as state:
+        ...     record = run_document(doc, None, models, BatchSettings(), state)
+        ...     files = sorted(p.name for p in Path(out, "d").iterdir())
+        ...     done = state.get("d").status
+        >>> record["status"], done, files
+        ('ok', 'ok', ['report.html', 'report.md', 'result.json', 'summary.txt', 'translation.txt'])
     """
     return record_document(
         doc,

@@ -392,10 +392,21 @@ def run_batch(
         BusyError: Another batch holds `out_dir`.
 
     Example:
-        >>> report = run_batch("seeds", "outputs", translator=lazy_translator(),
-        ...                    summarizer=lazy_summarizer())  # doctest: +SKIP
-        >>> [(row.id, row.status) for row in report.documents]  # doctest: +SKIP
-        [('000_91e72526449f324a', 'ok')]
+        Plain functions stand in for `lazy_translator()` and `lazy_summarizer()`; the rerun
+        skips the finished document:
+
+        >>> import tempfile
+        >>> from mtsum.backends.base import FunctionModel
+        >>> lead = FunctionModel(lambda xs: [x.split(". ")[0] + "." for x in xs])
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     Path(tmp, "seeds").mkdir()
+        ...     _ = Path(tmp, "seeds", "flood.txt").write_text("The river rose. Schools closed.")
+        ...     for run in range(2):
+        ...         report = run_batch(Path(tmp, "seeds"), Path(tmp, "outputs"),
+        ...                            translator=lead, summarizer=lead)
+        ...         print([(row.id, row.status) for row in report.documents])
+        [('flood', 'ok')]
+        [('flood', 'skipped')]
     """
     started = time.perf_counter()
     settings = settings if settings is not None else BatchSettings()
