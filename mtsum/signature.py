@@ -1,6 +1,8 @@
 """One `Signature` type: what made an output, as named fields that format themselves.
 
-sacrebleu's idea: a small record of ``key:value`` fields, printed as ``key:value|key:value``.
+sacrebleu's idea: a small record of ``key:value`` fields, printed as ``key:value|key:value``
+(a ``|`` or ``%`` inside a value, say in a model's folder name, is printed as ``%7C`` or ``%25``,
+so the printed form always reads back).
 Every output mtsum writes records one (translation, summary, alignment, scores), and a batch
 records each finished document under its `Signature.key`. A signature of several stages (a
 summary of a translation) keeps one group of fields per stage and prints them joined by
@@ -17,6 +19,9 @@ Example:
     ('4', None)
     >>> Signature.parse(str(both)) == both
     True
+    >>> odd = Signature.of(("mt", "models/a|b 100%@local-1"))
+    >>> str(odd), Signature.parse(str(odd)) == odd
+    ('mt:models/a%7Cb 100%25@local-1', True)
 """
 
 from __future__ import annotations
@@ -42,9 +47,10 @@ class Signature:
 
     def __post_init__(self) -> None:
         for group in self.groups:
-            for key, value in group:
-                if not key or any(c in key for c in ":| ") or _FIELD in value:
-                    raise ValueError(f"signature field {key!r}:{value!r} cannot be printed")
+            for key, _ in group:
+                # Keys are mtsum's own names, never user text: a bad one is a bug.
+                if not key or any(c in key for c in ":|% "):
+                    raise ValueError(f"signature key {key!r} cannot be printed")
 
     @classmethod
     def of(cls, *fields: tuple[str, object]) -> Signature:
@@ -65,7 +71,7 @@ class Signature:
                 key, sep, value = field.partition(":")
                 if not sep:
                     raise ValueError(f"not a signature field: {field!r}")
-                fields.append((key, value))
+                fields.append((key, value.replace("%7C", "|").replace("%25", "%")))
             groups.append(tuple(fields))
         return cls(tuple(groups))
 
@@ -73,7 +79,9 @@ class Signature:
         return Signature(self.groups + other.groups)
 
     def __str__(self) -> str:
-        return _STAGE.join(_FIELD.join(f"{k}:{v}" for k, v in group) for group in self.groups)
+        return _STAGE.join(
+            _FIELD.join(f"{k}:{_escaped(v)}" for k, v in group) for group in self.groups
+        )
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         """Every field of every group, in order."""
@@ -101,6 +109,10 @@ class Signature:
             '{"groups": [[["a", "1"]]]}'
         """
         return json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
+
+
+def _escaped(value: str) -> str:
+    return value.replace("%", "%25").replace("|", "%7C")
 
 
 def plain(value: Any) -> Any:
