@@ -17,9 +17,13 @@ A model runs the batches one of two ways:
   once (CTranslate2): it gets the whole workload, cut into batches evened out over its workers,
   and queues them all, so no worker waits for another's batch to end before taking the next.
 
-Either way output i has at most ``bound`` tokens of request i: a batch decodes to its longest
-bound and each row is cut to its own, so an output never depends on its batch neighbours
-(greedy decoding is prefix-stable).
+Either way output i has at most ``bound`` tokens of request i, and never depends on its batch
+neighbours. Greedy decoding is prefix-stable, so a batch decodes to its longest bound and each
+row is cut to its own. Beam search is not: a longer limit lets another hypothesis win. So with
+beams a batch only holds requests of one bound, and translation, whose bounds follow each
+text's length, rounds them up to a multiple of `BOUND_STEP` tokens (`beam_bound`) so that texts
+of similar length still share batches; a text's output then depends on it alone, whichever
+texts share its batch (the cache, `--threads` and the batch engine may all change those).
 """
 
 from __future__ import annotations
@@ -34,7 +38,9 @@ from mtsum.errors import InputError, ModelError
 if TYPE_CHECKING:  # types only: backends import this module, so it imports none of them
     from mtsum.backends.base import GenerateOptions, Seq2Seq
 
-__all__ = ["Request", "batches", "generate"]
+__all__ = ["BOUND_STEP", "Request", "batches", "beam_bound", "generate"]
+
+BOUND_STEP = 16  # with beam search, output bounds are rounded up to a multiple of this
 
 Progress = Callable[[int, int], None]
 
@@ -156,7 +162,6 @@ def generate(
         if progress is not None:
             progress(done, total)
 
-    tokens = [r.tokens for r in requests]
     run_all = getattr(model, "generate_batches", None)
     if run_all is not None:
         workers = getattr(model, "workers", 1)
@@ -164,12 +169,12 @@ def generate(
             [r.text for r in requests],
             _capped(options, requests),
             max_new_tokens=[r.bound for r in requests],
-            batches=batches(tokens, batch_tokens, size=batch_size, workers=workers),
+            batches=_by_bound(requests, options, batch_tokens, size=batch_size, workers=workers),
             done=finished,
         )
         _check(model, texts, requests)
         return list(texts)
-    for batch in batches(tokens, batch_tokens, size=batch_size):
+    for batch in _by_bound(requests, options, batch_tokens, size=batch_size, workers=1):
         chosen = [requests[i] for i in batch]
         texts = model.generate(
             [r.text for r in chosen],
@@ -181,6 +186,52 @@ def generate(
             outputs[i] = text
         finished(batch)
     return outputs
+
+
+def beam_bound(bound: int, options: GenerateOptions) -> int:
+    """The output bound a stage asks for: with beam search rounded up to a multiple of
+    `BOUND_STEP`, so that texts of similar length share a bound and so a batch (see the module
+    docstring); greedy, as it is.
+
+    Example:
+        >>> from mtsum.backends.base import GenerateOptions
+        >>> [beam_bound(19, GenerateOptions(num_beams=n)) for n in (4, 1)]
+        [32, 19]
+    """
+    if options.num_beams <= 1:
+        return bound
+    return BOUND_STEP * math.ceil(bound / BOUND_STEP)
+
+
+def _by_bound(
+    requests: Sequence[Request],
+    options: GenerateOptions,
+    budget: int,
+    *,
+    size: int | None,
+    workers: int,
+) -> list[list[int]]:
+    """`batches` of the requests; with beam search none mixes two bounds (see `_beam_bounds`),
+    and the groups of larger bounds come first.
+
+    Example:
+        >>> from mtsum.backends.base import GenerateOptions
+        >>> asks = [Request(text="", tokens=n, bound=b) for n, b in [(5, 16), (9, 32), (7, 16)]]
+        >>> _by_bound(asks, GenerateOptions(num_beams=4), 100, size=None, workers=1)
+        [[1], [2, 0]]
+        >>> _by_bound(asks, GenerateOptions(num_beams=1), 100, size=None, workers=1)
+        [[1, 2, 0]]
+    """
+    groups: dict[int, list[int]] = {}
+    for i, r in enumerate(requests):
+        groups.setdefault(r.bound if options.num_beams > 1 else 0, []).append(i)
+    found = []
+    for bound in sorted(groups, reverse=True):
+        members = groups[bound]
+        tokens = [requests[i].tokens for i in members]
+        for batch in batches(tokens, budget, size=size, workers=workers):
+            found.append([members[j] for j in batch])
+    return found
 
 
 def _capped(options: GenerateOptions, requests: Sequence[Request]) -> GenerateOptions:

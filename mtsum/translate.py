@@ -5,8 +5,10 @@ punctuation, then between words, then between characters inside a "word" longer 
 (see `mtsum.pieces`), and every piece is translated and joined back. The pieces of all documents
 go to the model together, longest first, in batches of at most ``batch_tokens`` padded tokens
 (`mtsum.generation`, which summarization uses too). Each piece's output is bounded by its own
-length (``length_ratio * tokens + length_slack``), never past what the model's decoder can
-position (`mtsum.backends.within_positions`).
+length (``length_ratio * tokens + length_slack``; with beam search rounded up to a multiple of
+16, so that a piece's output never depends on which pieces share its batch: see
+`mtsum.generation`), never past what the model's decoder can position
+(`mtsum.backends.base.within_positions`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from mtsum._version import __version__
 from mtsum.arabic import arabic_share
 from mtsum.backends.base import GenerateOptions, Seq2Seq
 from mtsum.errors import InputError
-from mtsum.generation import Request, generate
+from mtsum.generation import Request, beam_bound, generate
 from mtsum.pieces import split_to_fit
 from mtsum.signature import Signature
 from mtsum.textprep import Segment, segment
@@ -42,7 +44,8 @@ class TranslateOptions:
     """Translation settings; those that change outputs are recorded in the output signature.
 
     num_beams None means the model's own default (4 for opus-mt). Output length is bounded at
-    ``length_ratio * input_tokens + length_slack`` tokens per piece. A segment over
+    ``length_ratio * input_tokens + length_slack`` tokens per piece (with beams, rounded up to a
+    multiple of 16: `mtsum.generation.beam_bound`). A segment over
     ``max_segment_tokens`` (or the model's input limit) is split into pieces within it.
 
     ``batch_tokens`` is the most padded tokens a batch holds: its longest piece times its number
@@ -186,15 +189,16 @@ def translate_segments(
     """Translate already segmented documents; `translate` without the segmenting."""
     options = options or TranslateOptions()
     limit = min(options.max_segment_tokens, model.info.max_input_tokens)
+    beams = options.num_beams or model.defaults.num_beams
+    settings = replace(model.defaults, num_beams=beams, min_new_tokens=0)
     owners: list[tuple[int, int]] = []  # (document, segment) of each request
     requests: list[Request] = []
     for d, segments in enumerate(documents):
         for s, seg in enumerate(segments):
             for text, tokens in _split(seg.text, model, limit):
                 owners.append((d, s))
-                requests.append(Request(text=text, tokens=tokens, bound=_bound(tokens, options)))
-    beams = options.num_beams or model.defaults.num_beams
-    settings = replace(model.defaults, num_beams=beams, min_new_tokens=0)
+                bound = beam_bound(_bound(tokens, options), settings)
+                requests.append(Request(text=text, tokens=tokens, bound=bound))
     budget = options.batch_tokens or max(_HYPOTHESIS_TOKENS // beams, options.max_segment_tokens)
     outputs = generate(model, requests, settings, batch_tokens=budget, progress=progress)
     first = _retry_repetitions(requests, outputs, model, settings, budget, options)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 
 from mtsum.backends.base import FunctionModel, GenerateOptions
 from mtsum.errors import InputError, ModelError
-from mtsum.generation import Request, batches, generate
+from mtsum.generation import BOUND_STEP, Request, batches, beam_bound, generate
+
+GREEDY = GenerateOptions(num_beams=1)
 
 
 @pytest.mark.parametrize(
@@ -102,7 +104,7 @@ def test_generate_batches_longest_first_and_answers_in_order() -> None:
     out = generate(
         model,
         requests,
-        model.defaults,
+        GREEDY,  # greedy batches mix bounds; beam search does not (below)
         batch_tokens=12,
         progress=lambda done, total: progress.append((done, total)),
     )
@@ -173,7 +175,7 @@ def test_a_model_with_workers_gets_every_batch_at_once_evened_out() -> None:
     out = generate(
         model,
         _requests([2, 5, 3, 1]),  # tokens 3, 6, 4, 2
-        model.defaults,
+        GREEDY,
         batch_tokens=18,
         batch_size=8,
         progress=lambda done, total: progress.append((done, total)),
@@ -186,3 +188,26 @@ def test_a_model_with_workers_gets_every_batch_at_once_evened_out() -> None:
     model.lose = True
     with pytest.raises(ModelError, match="3 outputs for 4 inputs"):
         generate(model, _requests([2, 5, 3, 1]), model.defaults, batch_tokens=18)
+
+
+def test_beam_search_batches_only_requests_of_one_bound() -> None:
+    # With beams a longer limit can let another hypothesis win, so a batch that decoded to its
+    # longest bound and cut each row to its own would make a row depend on its neighbours.
+    model = Recording(_count)
+    requests = [
+        Request(text="w " * n, tokens=n + 1, bound=bound)
+        for n, bound in [(2, 16), (5, 32), (3, 16), (1, 32)]
+    ]
+    out = generate(model, requests, replace(GREEDY, num_beams=4), batch_tokens=100)
+    assert out == ["2", "5", "3", "1"]
+    assert [(bounds, o.max_new_tokens) for _, o, bounds in model.seen] == [
+        ([32, 32], 32),
+        ([16, 16], 16),
+    ]
+
+
+def test_beam_bounds_round_up_to_a_step() -> None:
+    beams = replace(GREEDY, num_beams=4)
+    assert [beam_bound(b, beams) for b in (1, 16, 17, 32, 33)] == [16, 16, 32, 32, 48]
+    assert [beam_bound(b, GREEDY) for b in (1, 17, 33)] == [1, 17, 33]
+    assert BOUND_STEP == 16

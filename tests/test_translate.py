@@ -42,6 +42,23 @@ def test_batched_greedy_equals_one_by_one(marian, seed_text: str) -> None:
     assert [s.text for s in batched.segments] == singles
 
 
+@pytest.mark.parametrize("backend", ["transformers", "ctranslate2"])
+def test_beam_translation_of_a_text_does_not_depend_on_its_batch(
+    backend: str, marian_dir: Path, mtsum_cache: Path, seed_text: str
+) -> None:
+    # Beam search with a longer limit can pick another hypothesis: a short sentence batched
+    # beside long ones used to come out differently than alone (same for the cache, --threads
+    # and the batch engine, which all change who shares a batch).
+    model = mtsum.load_translator(
+        str(marian_dir), device="cpu", threads=1, backend=backend, cache_dir=mtsum_cache
+    )
+    beams = mtsum.TranslateOptions(num_beams=4)
+    sentences = [s.text for s in mtsum.segment(seed_text)][:8]
+    [together] = mtsum.translate(["\n".join(sentences)], model, options=beams)
+    alone = [mtsum.translate([s], model, options=beams)[0].segments[0].text for s in sentences]
+    assert [s.text for s in together.segments] == alone
+
+
 def test_token_budget_bounds_batches(marian, seed_text: str) -> None:
     calls: list[int] = []
     original = marian.generate
