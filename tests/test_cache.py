@@ -294,3 +294,22 @@ def test_a_fully_cached_workload_makes_no_model_call(tmp_path: Path) -> None:
             ["y", "x"], OPTIONS, max_new_tokens=[9, 9], batches=[[0], [1]], done=finished.append
         )
     assert again == ["Y", "X"] and len(model.calls) == 1 and finished == [[0], [1]]
+
+
+def test_batch_through_the_cache_hands_the_model_whole_workloads(tmp_path: Path) -> None:
+    # mtsum batch times each model and puts the translator behind the cache; neither wrapper
+    # may hide generate_batches, or CTranslate2 runs each batch on one worker.
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_text("زار الوزير القاهرة.\n\nوقال إن المحادثات مثمرة.\n", "utf-8")
+    model = BatchesModel()
+    summarizer = FunctionModel(lambda texts: [t.split(".")[0] + "." for t in texts])
+    with open_cache(tmp_path / "cache") as cache:
+        report = mtsum.run_batch(
+            folder, tmp_path / "out", translator=model, summarizer=summarizer, cache=cache
+        )  # type: ignore[arg-type]
+    assert report.failed == 0 and len(model.calls) >= 1  # generate would have raised
+    assert sorted(t for call in model.calls for batch in call for t in batch) == [
+        "زار الوزير القاهرة.",
+        "وقال إن المحادثات مثمرة.",
+    ]

@@ -300,9 +300,9 @@ class CachingTranslator:
     def generate(
         self, texts: Sequence[str], options: GenerateOptions, *, max_new_tokens: Sequence[int]
     ) -> list[str]:
-        return self.generate_batches(
-            texts, options, max_new_tokens=max_new_tokens, batches=[range(len(texts))]
-        )
+        # One batch: the misses go to the model's own generate, which spreads a batch over its
+        # workers (CTranslate2).
+        return self._answer(texts, options, max_new_tokens, None, None)
 
     def generate_batches(
         self,
@@ -316,6 +316,18 @@ class CachingTranslator:
         """`generate` for a workload cut into batches (see `mtsum.generation.generate`): the
         cached texts are answered at once, and the rest of each batch goes to the wrapped model,
         all batches in one call when it takes them so (CTranslate2), else batch by batch."""
+        return self._answer(texts, options, max_new_tokens, batches, done)
+
+    def _answer(
+        self,
+        texts: Sequence[str],
+        options: GenerateOptions,
+        max_new_tokens: Sequence[int],
+        batches: Sequence[Sequence[int]] | None,
+        done: Callable[[Sequence[int]], None] | None,
+    ) -> list[str]:
+        """Outputs from the cache, and from the model for the rest: by `batches`, or (None) in
+        one plain ``generate`` call."""
         if len(max_new_tokens) != len(texts):
             raise InputError(f"{len(max_new_tokens)} length bounds for {len(texts)} texts")
         keys = [
@@ -332,26 +344,29 @@ class CachingTranslator:
         self.misses += misses
         self.hits += len(texts) - misses
         first = list(todo.values())
-        position = {i: n for n, i in enumerate(first)}
-        parts = [[position[i] for i in batch if i in position] for batch in batches]
-        for batch, part in zip(batches, parts, strict=True):
-            if not part and done is not None:
-                done(batch)
-        running = [(batch, part) for batch, part in zip(batches, parts, strict=True) if part]
-        outputs = self._run(
-            [texts[i] for i in first],
-            options,
-            [max_new_tokens[i] for i in first],
-            running,
-            done,
-        )
+        asked = [texts[i] for i in first]
+        bounds = [max_new_tokens[i] for i in first]
+        if batches is None:
+            outputs = self._checked(
+                self.model.generate(asked, options, max_new_tokens=bounds) if asked else [], asked
+            )
+        else:
+            position = {i: n for n, i in enumerate(first)}
+            running = []
+            for batch in batches:
+                part = [position[i] for i in batch if i in position]
+                if part:
+                    running.append((batch, part))
+                elif done is not None:
+                    done(batch)  # answered from the cache alone
+            outputs = self._batched(asked, options, bounds, running, done)
         self.cache.put_many([(keys[i], out) for i, out in zip(first, outputs, strict=True)])
         fresh = {keys[i].digest: out for i, out in zip(first, outputs, strict=True)}
         return [
             fresh[k.digest] if out is None else out for out, k in zip(cached, keys, strict=True)
         ]
 
-    def _run(
+    def _batched(
         self,
         texts: list[str],
         options: GenerateOptions,
@@ -371,31 +386,29 @@ class CachingTranslator:
                 if done is not None:
                     done(outer[tuple(part)])
 
-            outputs = list(
+            return self._checked(
                 run_all(
                     texts,
                     options,
                     max_new_tokens=bounds,
                     batches=[part for _, part in running],
                     done=finished,
-                )
+                ),
+                texts,
             )
-        else:
-            outputs = [""] * len(texts)
-            for batch, part in running:
-                got = self.model.generate(
-                    [texts[i] for i in part], options, max_new_tokens=[bounds[i] for i in part]
-                )
-                if len(got) != len(part):
-                    raise ModelError(
-                        f"{self.info.name}: returned {len(got)} outputs for {len(part)} inputs"
-                    )
-                for i, out in zip(part, got, strict=True):
-                    outputs[i] = out
-                if done is not None:
-                    done(batch)
+        outputs = [""] * len(texts)
+        for batch, part in running:
+            asked = [texts[i] for i in part]
+            got = self.model.generate(asked, options, max_new_tokens=[bounds[i] for i in part])
+            for i, out in zip(part, self._checked(got, asked), strict=True):
+                outputs[i] = out
+            if done is not None:
+                done(batch)
+        return outputs
+
+    def _checked(self, outputs: Sequence[str], texts: Sequence[str]) -> list[str]:
         if len(outputs) != len(texts):
             raise ModelError(
                 f"{self.info.name}: returned {len(outputs)} outputs for {len(texts)} inputs"
             )
-        return outputs
+        return list(outputs)

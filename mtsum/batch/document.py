@@ -29,6 +29,7 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import Any
 
 from mtsum.backends.base import GenerateOptions, Seq2Seq
 from mtsum.backends.cache import CachingTranslator
@@ -373,13 +374,25 @@ def _record_failed(
 
 
 class _Timed:
-    """A `Seq2Seq` that adds the seconds spent in `model` to `seconds`."""
+    """A `Seq2Seq` that adds the seconds spent in `model` to `seconds`; it offers the model's
+    ``generate_batches`` and ``workers`` when the model has them, so timing does not cost the
+    queued CTranslate2 path (`mtsum.generation`)."""
 
     def __init__(self, model: Seq2Seq) -> None:
         self.model = model
         self.info = model.info
         self.defaults = model.defaults
         self.seconds = 0.0
+        self.workers = int(getattr(model, "workers", 1))
+        if hasattr(model, "generate_batches"):
+            self.generate_batches = self._generate_batches
+
+    def _generate_batches(self, *args: Any, **kwargs: Any) -> list[str]:
+        start = time.perf_counter()
+        try:
+            return list(self.model.generate_batches(*args, **kwargs))  # type: ignore[attr-defined]
+        finally:
+            self.seconds += time.perf_counter() - start
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         start = time.perf_counter()
