@@ -21,7 +21,7 @@ import pytest
 from markupsafe import escape
 from typer.testing import CliRunner
 
-from mtsum.backends.base import FunctionModel, Seq2Seq
+from mtsum.backends.base import FunctionModel, GenerateOptions, Seq2Seq
 from mtsum.backends.cache import open_cache
 from mtsum.batch import (
     OUTPUT_FILES,
@@ -37,10 +37,12 @@ from mtsum.batch.lock import LOCK_FILE, RunLock
 from mtsum.batch.state import STATE_FILE, RunState
 from mtsum.cli import app
 from mtsum.errors import BusyError, InputError, ModelError
+from mtsum.generation import beam_bound
 from mtsum.htmlpage import document_html
 from mtsum.score import join_sentences
 from mtsum.signature import Signature
 from mtsum.summarize import SummarizeOptions
+from mtsum.textprep import segment
 from mtsum.translate import TranslateOptions
 
 SIG = Signature.of(("settings", "test"))
@@ -403,10 +405,13 @@ def test_changed_document_is_the_only_one_redone(folder: Folder) -> None:
     mt, sm = translator(), summarizer()
     report = folder.run(translator=mt, summarizer=sm)
     assert statuses(report) == {"a": "skipped", "b": "ok", "c": "skipped"}
-    # Only b is redone, and with one call per model: its three one-sentence paragraphs (15
-    # tokens as FunctionModel counts them) fit one translation batch, and its three short
-    # English sentences are one chunk for the summarizer.
-    assert (mt.calls, sm.calls) == (1, 1)
+    # Only b is redone: its three one-sentence paragraphs (15 tokens as FunctionModel counts
+    # them) fit one translation budget, but with beams a batch holds one output bound only, so
+    # one call per distinct bound; its three short English sentences are one summarizer chunk.
+    texts = [s.text for s in segment(ARABIC["b"] + "\nفقرة جديدة.\n")]
+    beams = GenerateOptions(num_beams=4)
+    bounds = {beam_bound(2 * n + 10, beams) for n in mt.count_tokens(texts)}
+    assert (mt.calls, sm.calls) == (len(bounds), 1)
     after = folder.outputs()
     assert {k for k in after if after[k] != before.get(k)} >= {"b/result.json", "b/translation.txt"}
     assert all(after[k] == before[k] for k in before if not k.startswith("b/"))
