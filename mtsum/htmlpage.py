@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 __all__ = [
     "INDEX_NAME",
     "PAGE_NAME",
+    "check_page_ids",
     "checked_html",
     "document_html",
     "index_html",
@@ -217,23 +218,42 @@ def page_files(records: Sequence[Mapping[str, Any]], *, title: str) -> list[tupl
         Traceback (most recent call last):
         mtsum.errors.InputError: two documents have the id 'doc' (the same file name in two ...
     """
+    check_page_ids([record["id"] for record in records])
+    files = [(f"{record['id']}/{PAGE_NAME}", document_html(record)) for record in records]
+    files.append((INDEX_NAME, index_html([index_row(r) for r in records], title=title)))
+    return files
+
+
+def check_page_ids(ids: Sequence[str]) -> None:
+    """Check that each id can name its page's folder beside the index: a plain name, not the
+    index's own (in any case, for case-insensitive file systems), and each once.
+
+    Raises:
+        InputError: An id that cannot; the message names it and what to do.
+
+    Example:
+        >>> check_page_ids(["a", "b"])
+        >>> check_page_ids(["a", "Index.HTML"])  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        mtsum.errors.InputError: document id 'Index.HTML' would be the folder of the index ...
+    """
     from mtsum.errors import InputError
 
     seen: set[str] = set()
-    files = []
-    for record in records:
-        doc_id = record["id"]
+    for doc_id in ids:
         if doc_id in ("", ".", "..") or any(c in doc_id for c in "/\\\0"):
             raise InputError(f"document id {doc_id!r} cannot name a folder; rename the document")
+        if doc_id.casefold() == INDEX_NAME:
+            raise InputError(
+                f"document id {doc_id!r} would be the folder of the index page {INDEX_NAME}; "
+                "rename the document"
+            )
         if doc_id in seen:
             raise InputError(
                 f"two documents have the id {doc_id!r} (the same file name in two folders?); "
                 "write them to separate output folders"
             )
         seen.add(doc_id)
-        files.append((f"{doc_id}/{PAGE_NAME}", document_html(record)))
-    files.append((INDEX_NAME, index_html([index_row(r) for r in records], title=title)))
-    return files
 
 
 def write_pages(folder: str | Path, records: Sequence[Mapping[str, Any]], *, title: str) -> None:

@@ -255,6 +255,26 @@ def test_html_with_several_inputs_writes_a_page_each_and_an_index(
     assert a_file.read_text(encoding="utf-8") == ""
 
 
+def test_html_folder_refuses_a_document_named_like_the_index_before_any_model(
+    english_doc: Path, tmp_path: Path
+) -> None:
+    # index.html.txt has the id index.html: its page folder would be the index itself.
+    clash = tmp_path / "index.html.txt"
+    clash.write_text(english_doc.read_text(encoding="utf-8"), encoding="utf-8")
+    out = tmp_path / "pages"
+    args = ["summarize", str(english_doc), str(clash), "--format", "html", "-o", str(out), "-q"]
+    # No --sum-model: the default model is not cached here, so had a model been loaded first,
+    # this would be exit 4 (model unavailable), not the id's exit 3.
+    result = runner.invoke(app, args)
+    assert result.exit_code == 3 and "would be the folder of the index page" in result.stderr
+    assert not out.exists()
+    missing = tmp_path / "no" / "such" / "pages"
+    args = ["summarize", str(english_doc), str(clash.with_name("x.txt")), "--format", "html"]
+    clash.rename(clash.with_name("x.txt"))
+    result = runner.invoke(app, [*args, "-o", str(missing), "-q"])
+    assert result.exit_code == 3 and "parent folder does not exist" in result.stderr
+
+
 def test_check_html_is_the_checked_summary_as_a_page(english_doc: Path, tmp_path: Path) -> None:
     from mtsum.htmlpage import checked_html
     from mtsum.pipeline import check_document

@@ -132,6 +132,10 @@ def summarize_command(
         folder = _page_folder(output, len(sources)) if fmt is SummaryFormat.html else None
         if fmt is SummaryFormat.html and folder is None:
             check_output(output)
+        if folder is not None:  # refused before any model runs
+            from mtsum.htmlpage import check_page_ids
+
+            check_page_ids([source.id for source in sources])
         options = SummarizeOptions(
             preset=length.value if length else None,
             min_words=min_words,
@@ -276,6 +280,8 @@ def _page_folder(output: str | None, count: int) -> Path | None:
             f"{output}: is not a folder; {count} documents make {count} HTML pages: pass -o "
             "FOLDER to write one page each and an index.html"
         )
+    if not path.exists() and not path.absolute().parent.is_dir():
+        raise InputError(f"{output}: its parent folder does not exist; make it first")
     return path
 
 
