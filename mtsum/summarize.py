@@ -60,7 +60,8 @@ PRESETS: dict[str, tuple[int, int]] = {"short": (20, 50), "medium": (40, 100), "
 
 @dataclass(frozen=True, kw_only=True)
 class SummarizeOptions:
-    """Summary length, beams and chunking; every field is recorded in the output signature.
+    """Summary length, beams and chunking; those that change outputs are in the output signature
+    (batching only decides which inputs share a call).
 
     Lengths: ``preset`` gives word bounds (see `PRESETS`), ``min_words``/``max_words`` override
     it, and whatever is left unset comes from the model's config. Words become tokens at
