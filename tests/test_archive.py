@@ -465,3 +465,28 @@ def test_a_manifest_of_another_version_is_refused(tmp_path: Path) -> None:
 def test_export_refuses_an_output_that_is_a_folder(marian_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="is a folder"):
         export_models([str(marian_dir)], tmp_path, cache=tmp_path / "cache")
+
+
+def test_export_of_a_snapshot_with_a_missing_blob_is_refused(
+    marian_dir: Path, tmp_path: Path
+) -> None:
+    # A snapshot's files are links to blobs; one whose blob is gone used to be left out, and the
+    # archive then passed its own checks with an incomplete checkpoint.
+    build_hub_cache(tmp_path / "hf-home", {MT: marian_dir})
+    weights = next((tmp_path / "hf-home" / "hub").rglob("snapshots/*/model.safetensors"))
+    weights.resolve().unlink()
+    run = user_run(f"mtsum models export {MT} -o models.tar -q", tmp_path, machine(tmp_path))
+    assert run.returncode == 4, run.stderr
+    assert "a link to a file that is gone" in run.stderr and "model.safetensors" in run.stderr
+    assert not (tmp_path / "models.tar").exists()
+
+
+def test_a_bare_hub_name_round_trips(tmp_path: Path, marian_dir: Path) -> None:
+    # The hub's oldest models have no organization (t5-small): models--t5-small in the cache.
+    connected, other = tmp_path / "a", tmp_path / "b"
+    build_hub_cache(connected / "hf-home", {"tiny-marian": marian_dir})
+    run = user_run("mtsum models export tiny-marian -o m.tar -q", tmp_path, machine(connected))
+    assert run.returncode == 0, run.stderr
+    run = user_run("mtsum models import m.tar -q", tmp_path, machine(other))
+    assert run.returncode == 0, run.stderr
+    assert (other / "hf-home" / "hub" / "models--tiny-marian" / "refs" / "main").is_file()

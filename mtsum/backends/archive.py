@@ -62,7 +62,8 @@ MANIFEST = "mtsum-manifest.json"
 _FORMAT, _VERSION = "mtsum-models", 1
 _MANIFEST_LIMIT = 64 << 20
 _KINDS = ("huggingface", "local", "ctranslate2")
-_HUB_NAME = re.compile(r"(?!.*(\.\.|--))[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*", re.ASCII)
+# ORG/NAME, or a bare NAME as the hub's oldest models have (t5-small).
+_HUB_NAME = re.compile(r"(?!.*(\.\.|--))([A-Za-z0-9][\w.-]*/)?[A-Za-z0-9][\w.-]*", re.ASCII)
 _REVISION = {"huggingface": re.compile("[0-9a-f]{40}"), "local": re.compile("local-[0-9a-f]{12}")}
 _SHA256 = re.compile("[0-9a-f]{64}")
 # Python 3.10.12+, 3.11.4+, 3.12+: tarfile's extraction filters.
@@ -224,11 +225,24 @@ def _add_model(
 
 def _walk(root: Path) -> list[tuple[str, Path]]:
     """Every file under `root` (symlinks to files followed, as a hub snapshot's are), by its
-    POSIX path; folders whose names start with a dot (``.git``, staging) are left out."""
+    POSIX path; folders whose names start with a dot (``.git``, staging) are left out.
+
+    Raises:
+        ModelError: A link points at nothing (a snapshot whose blob is gone): the checkpoint
+            is incomplete, and an archive of it would be too.
+    """
     found = []
     for folder, dirs, names in os.walk(root):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
-        found += [Path(folder, n) for n in names if Path(folder, n).is_file()]
+        for name in names:
+            path = Path(folder, name)
+            if path.is_symlink() and not path.exists():
+                raise ModelError(
+                    f"{path}: a link to a file that is gone; the checkpoint is incomplete "
+                    "(download it again)"
+                )
+            if path.is_file():
+                found.append(path)
     return sorted((p.relative_to(root).as_posix(), p) for p in found)
 
 
@@ -598,7 +612,7 @@ def _place_hub(model: ArchivedModel, staged: Path, repo: Path) -> tuple[str, Pat
             if not all(_same(snapshot / f.path, f) for f in model.files):
                 raise
     ref = repo / "refs" / "main"
-    moved = not ref.is_file() or ref.read_text(encoding="utf-8").strip() != model.revision
+    moved = not ref.is_file() or ref.read_bytes().strip() != model.revision.encode()
     if moved:
         write_text(ref, model.revision)
     status = "added" if new else "updated" if todo or moved else "present"
