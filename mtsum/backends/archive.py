@@ -44,8 +44,9 @@ from typing import Any, BinaryIO
 
 from mtsum._version import __version__
 from mtsum.atomic import output_target, write_text
-from mtsum.backends.convert import COMPUTE_TYPES, _remove_orphans, converted_path
+from mtsum.backends.convert import COMPUTE_TYPES, converted_path, remove_orphans
 from mtsum.backends.resolve import ResolvedModel
+from mtsum.backends.store import StoredModel
 from mtsum.errors import InputError, ModelError
 from mtsum.paths import cache_dir
 
@@ -99,16 +100,10 @@ class ArchivedModel:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ImportedModel:
+class ImportedModel(StoredModel):
     """A model `import_models` put in place; ``status`` is ``added``, ``updated`` (a copy with
     other files was replaced, or ``refs/main`` moved) or ``present`` (nothing changed)."""
 
-    kind: str
-    name: str
-    revision: str
-    compute_type: str
-    size_bytes: int
-    path: str
     status: str
 
 
@@ -528,7 +523,7 @@ class _Staging:
                         folder.mkdir()
                         self.created.append(folder)
                 # Named as convert's staging folders, and cleaned up the same way after a crash.
-                _remove_orphans(root)
+                remove_orphans(root)
                 made = tempfile.mkdtemp(dir=root, prefix=f".import.{os.getpid()}.", suffix=".tmp")
             except OSError as exc:
                 raise InputError(f"{root}: cannot be written ({exc.strerror or exc})") from None

@@ -32,6 +32,7 @@ __all__ = [
     "convert",
     "converted_path",
     "read_metadata",
+    "remove_orphans",
 ]
 
 
@@ -133,7 +134,7 @@ def convert(resolved: ResolvedModel, *, compute_type: str, cache: Path) -> Path:
         )
     root = final.parent
     root.mkdir(parents=True, exist_ok=True)
-    _remove_orphans(root)
+    remove_orphans(root)
     work = Path(
         tempfile.mkdtemp(dir=root, prefix=f".{final.name}.{os.getpid()}.", suffix=_TEMP_SUFFIX)
     )
@@ -270,7 +271,7 @@ def _add_runtime(resolved: ResolvedModel, final: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _remove_orphans(root: Path) -> None:
+def remove_orphans(root: Path) -> None:
     """Delete temporary folders left by conversions whose process no longer runs (a crash)."""
     for tmp in root.glob(f".*{_TEMP_SUFFIX}"):
         match = re.search(r"\.(\d+)\.[^.]*\.tmp$", tmp.name)
