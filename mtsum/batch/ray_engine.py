@@ -68,14 +68,24 @@ RETRIES = 3  # more tries of a document whose actor died while running it
 class RayEngine:
     """Where and how wide a batch runs on Ray.
 
-    ``address``: a Ray cluster to join (``auto``, ``ray://host:10001``, ``host:6379``); None joins
-    ``RAY_ADDRESS`` when it is set, else starts a local Ray for the run and stops it after. A Ray
-    this process has already joined (``ray.init``) is used as it is.
+    ``address``: a Ray cluster to join (``auto``, ``ray://host:10001``, ``host:6379``), or
+    ``local`` to start a Ray on this machine for the run and stop it after; None is ``auto`` when
+    ``RAY_ADDRESS`` is set, else ``local``. A Ray this process has already joined (``ray.init``)
+    is used as it is.
     ``workers``: actors, each holding both models; None: one per CPU slot free in the cluster,
     given ``threads`` each (at most one per document to run).
     ``threads``: CPU threads of each actor's models, and the CPUs Ray reserves for it.
     ``cache``: whether actors cache translations, each in its own machine's translation cache
     (in ``cache_dir``, else that machine's ``MTSUM_CACHE_DIR`` or user cache).
+
+    Example:
+        >>> RayEngine(workers=2).threads
+        1
+        >>> RayEngine(workers=0)
+        Traceback (most recent call last):
+        mtsum.errors.InputError: workers must be at least 1, got 0
+        >>> report = run_batch("seeds", "outputs", translator=lazy_translator(),
+        ...                    summarizer=lazy_summarizer(), engine=RayEngine())  # doctest: +SKIP
     """
 
     address: str | None = None
@@ -257,6 +267,13 @@ def ray_results(
     Raises:
         InputError: Ray is not installed, or the cluster cannot be joined.
         ModelError: A model that some document needs is unavailable.
+
+    Example:
+        >>> mt, sm = lazy_translator(), lazy_summarizer()  # doctest: +SKIP
+        >>> for item in ray_results(work, translator=mt, summarizer=sm,
+        ...                         settings=BatchSettings(), engine=RayEngine()):  # doctest: +SKIP
+        ...     print(item.doc_id, item.result.ok)
+        flores000 True
     """
     if not work:
         return
@@ -288,8 +305,11 @@ def ray_results(
             "num_cpus": engine.threads,
         }
         results = _map_with_retries(dataset, options)
-        for row in results.iter_rows():
-            yield pickle.loads(row["result"])
+        # A block is a document: each is handed over as soon as it is ready (iter_rows, which
+        # prefetches, would hold every result back until the next one is done).
+        for batch in results.iter_batches(batch_size=None, prefetch_batches=0):
+            for payload in batch["result"]:
+                yield pickle.loads(payload)
     finally:
         for name, value in saved.items():
             setattr(context, name, value)
@@ -333,18 +353,19 @@ def _join(ray: Any, address: str | None) -> bool:
     """
     if ray.is_initialized():
         return False
-    if address is None and os.environ.get("RAY_ADDRESS"):
-        address = "auto"
+    if address is None:
+        # "local": a new Ray, even where `ray start` left one running that Ray would join.
+        address = "auto" if os.environ.get("RAY_ADDRESS") else "local"
     options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
     try:
         ray.init(address=address, configure_logging=False, **options)
     except (ConnectionError, RuntimeError, ValueError) as exc:
-        where = address or "a local Ray"
+        where = "a local Ray" if address == "local" else f"Ray at {address}"
         raise InputError(
-            f"cannot start or join Ray at {where} ({exc}): start the cluster with "
-            "`ray start --head`, or pass its address with --ray-address"
+            f"cannot start or join {where} ({exc}): start the cluster with `ray start --head`, "
+            "or pass its address with --ray-address"
         ) from None
-    return address is None
+    return address == "local"
 
 
 def _free_slots(ray: Any, threads: int) -> int:
