@@ -229,6 +229,7 @@ def archived(cwd: Path, run: Run) -> None:
 
 
 EXPORT = f"mtsum models export {MT} {SUM} -o models.tar"
+CLUSTER = "needs a Ray cluster of several machines; tests/test_ray.py joins one by its address"
 IMPORT = "mtsum models import models.tar"
 
 COMMANDS: dict[str, Case] = {
@@ -256,6 +257,13 @@ COMMANDS: dict[str, Case] = {
     "mtsum translate article.txt --mt-model models/opus-mt-ar-en": Case(same_as_the_default),
     EXPORT: Case(archived),
     IMPORT: Case(None, "run by test_import_on_a_machine_without_the_models, after EXPORT"),
+    # Resumed by the local engine in batch_outputs: the two engines write the same state.
+    "mtsum batch seeds/ --out outputs/ --engine ray": Case(batch_outputs),
+    "ray start --head": Case(None, CLUSTER),
+    "ray start --address HEAD:6379": Case(None, CLUSTER),
+    "mtsum batch seeds/ --out outputs/ --engine ray --ray-address auto": Case(None, CLUSTER),
+    "ray job submit --address http://HEAD:8265 -- mtsum batch /data/in --out /data/out "
+    "--engine ray": Case(None, CLUSTER),
 }
 
 
@@ -315,6 +323,17 @@ def user_run(command: str, cwd: Path) -> Run:
     )
 
 
+def needs_ray() -> None:
+    """Skip without Ray, except in CI, which installs it (make install: the ray extra)."""
+    from mtsum.batch.ray_engine import INSTALL, ray_available
+
+    if not ray_available():
+        message = f"Ray is not installed, and --engine ray needs it: {INSTALL}"
+        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+
+
 # --- the tests ----------------------------------------------------------------------------------
 
 
@@ -327,6 +346,8 @@ def test_table_is_the_readme() -> None:
 
 @pytest.mark.parametrize("command", [c for c, case in COMMANDS.items() if case.check is not None])
 def test_readme_command(command: str, workdir: Path) -> None:
+    if "--engine ray" in command:
+        needs_ray()
     run = user_run(command, workdir)
     assert run.returncode == 0, run.stderr
     # Only mtsum's own lines (its warnings, batch's closing line): no library noise.
