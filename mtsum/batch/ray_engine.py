@@ -84,8 +84,11 @@ class RayEngine:
         >>> RayEngine(workers=0)
         Traceback (most recent call last):
         mtsum.errors.InputError: workers must be at least 1, got 0
-        >>> report = run_batch("seeds", "outputs", translator=lazy_translator(),
-        ...                    summarizer=lazy_summarizer(), engine=RayEngine())  # doctest: +SKIP
+
+    With the default models (a plain example: it starts Ray and loads real models)::
+
+        report = run_batch("seeds", "outputs", translator=lazy_translator(),
+                           summarizer=lazy_summarizer(), engine=RayEngine())
     """
 
     address: str | None = None
@@ -268,12 +271,12 @@ def ray_results(
         InputError: Ray is not installed, or the cluster cannot be joined.
         ModelError: A model that some document needs is unavailable.
 
-    Example:
-        >>> mt, sm = lazy_translator(), lazy_summarizer()  # doctest: +SKIP
-        >>> for item in ray_results(work, translator=mt, summarizer=sm,
-        ...                         settings=BatchSettings(), engine=RayEngine()):  # doctest: +SKIP
-        ...     print(item.doc_id, item.result.ok)
-        flores000 True
+    Example (plain code: it starts Ray and loads real models)::
+
+        mt, sm = lazy_translator(), lazy_summarizer()
+        for item in ray_results(work, translator=mt, summarizer=sm,
+                                settings=BatchSettings(), engine=RayEngine()):
+            print(item.doc_id, item.result.ok)  # flores000 True
     """
     if not work:
         return
