@@ -21,7 +21,7 @@ Either way output i has at most ``bound`` tokens of request i, and never depends
 neighbours. Greedy decoding is prefix-stable, so a batch decodes to its longest bound and each
 row is cut to its own. Beam search is not: a longer limit lets another hypothesis win. So with
 beams a batch only holds requests of one bound, and translation, whose bounds follow each
-text's length, rounds them up to a multiple of `BOUND_STEP` tokens (`beam_bound`) so that texts
+text's length, rounds them up to a power of two, at least `MIN_BOUND` (`beam_bound`), so that texts
 of similar length still share batches; a text's output then depends on it alone, whichever
 texts share its batch (the cache, `--threads` and the batch engine may all change those).
 """
@@ -38,9 +38,9 @@ from mtsum.errors import InputError, ModelError
 if TYPE_CHECKING:  # types only: backends import this module, so it imports none of them
     from mtsum.backends.base import GenerateOptions, Seq2Seq
 
-__all__ = ["BOUND_STEP", "Request", "batches", "beam_bound", "generate"]
+__all__ = ["MIN_BOUND", "Request", "batches", "beam_bound", "generate"]
 
-BOUND_STEP = 16  # with beam search, output bounds are rounded up to a multiple of this
+MIN_BOUND = 16  # with beam search, output bounds are powers of two from this one up
 
 Progress = Callable[[int, int], None]
 
@@ -189,18 +189,21 @@ def generate(
 
 
 def beam_bound(bound: int, options: GenerateOptions) -> int:
-    """The output bound a stage asks for: with beam search rounded up to a multiple of
-    `BOUND_STEP`, so that texts of similar length share a bound and so a batch (see the module
-    docstring); greedy, as it is.
+    """The output bound a stage asks for: with beam search rounded up to a power of two (at
+    least `MIN_BOUND`), so that texts of similar length share a bound and so a batch (see the
+    module docstring) and a workload needs few batches; greedy, as it is. A bound only stops an
+    output that runs on (a loop), so a larger one changes no output that ends by itself.
 
     Example:
         >>> from mtsum.backends.base import GenerateOptions
-        >>> [beam_bound(19, GenerateOptions(num_beams=n)) for n in (4, 1)]
-        [32, 19]
+        >>> [beam_bound(b, GenerateOptions(num_beams=4)) for b in (5, 19, 64, 65)]
+        [16, 32, 64, 128]
+        >>> beam_bound(19, GenerateOptions(num_beams=1))
+        19
     """
     if options.num_beams <= 1:
         return bound
-    return BOUND_STEP * math.ceil(bound / BOUND_STEP)
+    return max(MIN_BOUND, 1 << (bound - 1).bit_length())
 
 
 def _by_bound(
@@ -225,6 +228,9 @@ def _by_bound(
     groups: dict[int, list[int]] = {}
     for i, r in enumerate(requests):
         groups.setdefault(r.bound if options.num_beams > 1 else 0, []).append(i)
+    # Several groups are queued together, and the workers take their batches in turn: evening
+    # each group out over the workers would only make more, narrower batches.
+    workers = workers if len(groups) == 1 else 1
     found = []
     for bound in sorted(groups, reverse=True):
         members = groups[bound]

@@ -5,8 +5,8 @@ punctuation, then between words, then between characters inside a "word" longer 
 (see `mtsum.pieces`), and every piece is translated and joined back. The pieces of all documents
 go to the model together, longest first, in batches of at most ``batch_tokens`` padded tokens
 (`mtsum.generation`, which summarization uses too). Each piece's output is bounded by its own
-length (``length_ratio * tokens + length_slack``; with beam search rounded up to a multiple of
-16, so that a piece's output never depends on which pieces share its batch: see
+length (``length_ratio * tokens + length_slack``; with beam search rounded up to a power of
+two, so that a piece's output never depends on which pieces share its batch: see
 `mtsum.generation`), never past what the model's decoder can position
 (`mtsum.backends.base.within_positions`).
 """
@@ -45,7 +45,7 @@ class TranslateOptions:
 
     num_beams None means the model's own default (4 for opus-mt). Output length is bounded at
     ``length_ratio * input_tokens + length_slack`` tokens per piece (with beams, rounded up to a
-    multiple of 16: `mtsum.generation.beam_bound`). A segment over
+    power of two: `mtsum.generation.beam_bound`). A segment over
     ``max_segment_tokens`` (or the model's input limit) is split into pieces within it.
 
     ``batch_tokens`` is the most padded tokens a batch holds: its longest piece times its number

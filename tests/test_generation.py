@@ -9,7 +9,7 @@ import pytest
 
 from mtsum.backends.base import FunctionModel, GenerateOptions
 from mtsum.errors import InputError, ModelError
-from mtsum.generation import BOUND_STEP, Request, batches, beam_bound, generate
+from mtsum.generation import MIN_BOUND, Request, batches, beam_bound, generate
 
 GREEDY = GenerateOptions(num_beams=1)
 
@@ -206,8 +206,16 @@ def test_beam_search_batches_only_requests_of_one_bound() -> None:
     ]
 
 
-def test_beam_bounds_round_up_to_a_step() -> None:
+def test_beam_bounds_round_up_to_a_power_of_two() -> None:
     beams = replace(GREEDY, num_beams=4)
-    assert [beam_bound(b, beams) for b in (1, 16, 17, 32, 33)] == [16, 16, 32, 32, 48]
+    assert [beam_bound(b, beams) for b in (1, 16, 17, 32, 33, 100, 129)] == [
+        16,
+        16,
+        32,
+        32,
+        64,
+        128,
+        256,
+    ]
     assert [beam_bound(b, GREEDY) for b in (1, 17, 33)] == [1, 17, 33]
-    assert BOUND_STEP == 16
+    assert MIN_BOUND == 16
