@@ -9,15 +9,14 @@ import os
 import re
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from batch_runs import done_ids, wait_for, write_docs
 from markupsafe import escape
 from typer.testing import CliRunner
 
@@ -119,16 +118,6 @@ class Folder:
         return {
             p.relative_to(self.out).as_posix(): p.read_bytes() for p in sorted(self.out.glob("*/*"))
         }
-
-
-def write_docs(folder: Path, docs: dict[str, str | bytes]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, content in docs.items():
-        path = folder / name
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
 
 
 @pytest.fixture
@@ -768,33 +757,6 @@ def test_cli_lock_held_exit_5(tmp_path: Path, marian_dir: Path, bart_dir: Path) 
 
 
 # --- crash and resume ---------------------------------------------------------------------------
-
-
-def done_ids(out: Path) -> dict[str, float]:
-    """Finished documents and when, read as another process would while the batch runs."""
-    path = out / STATE_FILE
-    if not path.exists():
-        return {}
-    db = sqlite3.connect(path, timeout=10)
-    try:
-        rows = db.execute("SELECT doc_id, finished FROM documents WHERE status = 'ok'").fetchall()
-    except sqlite3.OperationalError:  # the table is not created yet
-        return {}
-    finally:
-        db.close()
-    return dict(rows)
-
-
-def wait_for(proc: subprocess.Popen[bytes], test: Callable[[], bool], what: str, log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while not test():
-        if proc.poll() is not None:
-            stderr = log.read_text(encoding="utf-8", errors="replace")
-            raise AssertionError(f"the batch exited ({proc.returncode}) before {what}: {stderr}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"timed out waiting until {what}")
-        time.sleep(0.02)
 
 
 def start_batch(

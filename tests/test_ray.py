@@ -14,14 +14,13 @@ import json
 import os
 import pickle
 import signal
-import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from batch_runs import done_ids, wait_for, write_docs
 from typer.testing import CliRunner
 
 from mtsum.backends.base import FunctionModel
@@ -81,16 +80,6 @@ def ray_address(mtsum_cache: Path) -> Iterator[str]:
         ray.shutdown()
 
 
-def write_docs(folder: Path, docs: dict[str, str | bytes]) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, content in docs.items():
-        if isinstance(content, bytes):
-            (folder / name).write_bytes(content)
-        else:
-            (folder / name).write_text(content, encoding="utf-8")
-    return folder
-
-
 def six_and_a_bad_one(folder: Path) -> Path:
     """Six documents (five Arabic, one English; one with references) and an invalid UTF-8 one."""
     docs: dict[str, str | bytes] = {
@@ -148,20 +137,6 @@ def statuses(out: Path) -> dict[str, str]:
     return {d["id"]: d["status"] for d in report["documents"]}
 
 
-def done_ids(out: Path) -> dict[str, float]:
-    """Finished documents and when, read as another process would while the batch runs."""
-    if not (out / STATE_FILE).exists():
-        return {}
-    db = sqlite3.connect(out / STATE_FILE, timeout=10)
-    try:
-        rows = db.execute("SELECT doc_id, finished FROM documents WHERE status = 'ok'").fetchall()
-    except sqlite3.OperationalError:  # the table is not created yet
-        return {}
-    finally:
-        db.close()
-    return dict(rows)
-
-
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as stderr:
         return subprocess.Popen(
@@ -171,18 +146,6 @@ def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
             stdout=subprocess.DEVNULL,
             stderr=stderr,
         )
-
-
-def wait_for(proc: subprocess.Popen[bytes], test: Callable[[], bool], what: str, log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while not test():
-        if proc.poll() is not None:
-            stderr = log.read_text(encoding="utf-8", errors="replace")
-            raise AssertionError(f"the batch exited ({proc.returncode}) before {what}: {stderr}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"timed out waiting until {what}")
-        time.sleep(0.02)
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
