@@ -20,6 +20,7 @@ from mtsum.backends.cache import (
     open_cache,
 )
 from mtsum.errors import InputError, MtsumError
+from mtsum.generation import Request, generate
 
 OPTIONS = GenerateOptions(num_beams=2, max_new_tokens=50)
 
@@ -313,3 +314,14 @@ def test_batch_through_the_cache_hands_the_model_whole_workloads(tmp_path: Path)
         "زار الوزير القاهرة.",
         "وقال إن المحادثات مثمرة.",
     ]
+
+
+def test_a_model_without_whole_workloads_gets_its_batches_one_at_a_time(tmp_path: Path) -> None:
+    seen: list[str] = []
+    inner = upper_model(seen)
+    with TranslationCache(tmp_path / CACHE_FILE) as cache:
+        cached = CachingTranslator(inner, cache)
+        assert not hasattr(cached, "generate_batches")  # generation sends batch by batch
+        asks = [Request(text=t, tokens=len(t) + 1, bound=9) for t in ["aaaa", "b", "aaaa"]]
+        assert generate(cached, asks, OPTIONS, batch_tokens=5) == ["AAAA", "B", "AAAA"]
+    assert inner.calls == 2 and seen == ["aaaa", "b"]  # two batches; the repeat from the cache

@@ -288,6 +288,10 @@ class CachingTranslator:
     def __post_init__(self) -> None:
         self.info = self.model.info
         self.defaults = self.model.defaults
+        # Offered only when the model runs whole workloads itself (CTranslate2); otherwise
+        # `mtsum.generation` sends the batches one at a time through `generate`.
+        if hasattr(self.model, "generate_batches"):
+            self.generate_batches = self._generate_batches
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return self.model.count_tokens(texts)
@@ -304,7 +308,7 @@ class CachingTranslator:
         # workers (CTranslate2).
         return self._answer(texts, options, max_new_tokens, None, None)
 
-    def generate_batches(
+    def _generate_batches(
         self,
         texts: Sequence[str],
         options: GenerateOptions,
@@ -315,7 +319,7 @@ class CachingTranslator:
     ) -> list[str]:
         """`generate` for a workload cut into batches (see `mtsum.generation.generate`): the
         cached texts are answered at once, and the rest of each batch goes to the wrapped model,
-        all batches in one call when it takes them so (CTranslate2), else batch by batch."""
+        all batches in one call."""
         return self._answer(texts, options, max_new_tokens, batches, done)
 
     def _answer(
@@ -375,36 +379,26 @@ class CachingTranslator:
         done: Callable[[Sequence[int]], None] | None,
     ) -> list[str]:
         """The wrapped model's outputs for `texts`, by the batches in `running` (each an outer
-        batch and its texts' positions here); `done` hears of the outer batches."""
+        batch and its texts' positions here), in one ``generate_batches`` call; `done` hears of
+        the outer batches."""
         if not texts:
             return []
-        run_all = getattr(self.model, "generate_batches", None)
-        if run_all is not None:
-            outer = {tuple(part): batch for batch, part in running}
+        outer = {tuple(part): batch for batch, part in running}
 
-            def finished(part: Sequence[int]) -> None:
-                if done is not None:
-                    done(outer[tuple(part)])
-
-            return self._checked(
-                run_all(
-                    texts,
-                    options,
-                    max_new_tokens=bounds,
-                    batches=[part for _, part in running],
-                    done=finished,
-                ),
-                texts,
-            )
-        outputs = [""] * len(texts)
-        for batch, part in running:
-            asked = [texts[i] for i in part]
-            got = self.model.generate(asked, options, max_new_tokens=[bounds[i] for i in part])
-            for i, out in zip(part, self._checked(got, asked), strict=True):
-                outputs[i] = out
+        def finished(part: Sequence[int]) -> None:
             if done is not None:
-                done(batch)
-        return outputs
+                done(outer[tuple(part)])
+
+        return self._checked(
+            self.model.generate_batches(  # type: ignore[attr-defined]
+                texts,
+                options,
+                max_new_tokens=bounds,
+                batches=[part for _, part in running],
+                done=finished,
+            ),
+            texts,
+        )
 
     def _checked(self, outputs: Sequence[str], texts: Sequence[str]) -> list[str]:
         if len(outputs) != len(texts):
