@@ -21,11 +21,9 @@ Either way output i has at most ``bound`` tokens of request i, and never depends
 neighbours. Greedy decoding is prefix-stable, so a batch decodes to its longest bound and each
 row is cut to its own. Beam search is not: a longer limit lets another hypothesis win. So with
 beams a batch only holds requests of one bound, and translation, whose bounds follow each
-text's length, rounds them up to a power of two, at least `MIN_BOUND` (`beam_bound`), so that
-most news sentences share one bound and few batches are needed; a text's output then depends on
-it alone, whichever texts share its batch (the cache, `--threads` and the batch engine may all
-change those). Beam batches are evened out by their numbers of texts rather than their widths
-(see `_by_bound`).
+text's length, rounds them up to a power of two, at least `MIN_BOUND` (`beam_bound`), so that texts
+of similar length still share batches; a text's output then depends on it alone, whichever
+texts share its batch (the cache, `--threads` and the batch engine may all change those).
 """
 
 from __future__ import annotations
@@ -42,7 +40,7 @@ if TYPE_CHECKING:  # types only: backends import this module, so it imports none
 
 __all__ = ["MIN_BOUND", "Request", "batches", "beam_bound", "generate"]
 
-MIN_BOUND = 128  # with beam search, output bounds are powers of two from this one up
+MIN_BOUND = 16  # with beam search, output bounds are powers of two from this one up
 
 Progress = Callable[[int, int], None]
 
@@ -194,14 +192,12 @@ def beam_bound(bound: int, options: GenerateOptions) -> int:
     """The output bound a stage asks for: with beam search rounded up to a power of two (at
     least `MIN_BOUND`), so that texts of similar length share a bound and so a batch (see the
     module docstring) and a workload needs few batches; greedy, as it is. A bound only stops an
-    output that runs on (a loop), so a larger one changes no output that ends by itself: at
-    least 128 puts every sentence of up to 59 tokens (at opus-mt's 2 per token plus 10) under
-    one bound, 4 bounds in a news article becoming 2, for at most 128 steps of a runaway.
+    output that runs on (a loop), so a larger one changes no output that ends by itself.
 
     Example:
         >>> from mtsum.backends.base import GenerateOptions
-        >>> [beam_bound(b, GenerateOptions(num_beams=4)) for b in (5, 128, 129, 300)]
-        [128, 128, 256, 512]
+        >>> [beam_bound(b, GenerateOptions(num_beams=4)) for b in (5, 19, 64, 65)]
+        [16, 32, 64, 128]
         >>> beam_bound(19, GenerateOptions(num_beams=1))
         19
     """
@@ -218,16 +214,8 @@ def _by_bound(
     size: int | None,
     workers: int,
 ) -> list[list[int]]:
-    """The batches of the requests, in the order to queue them.
-
-    Greedy decoding (prefix-stable: batches mix bounds): `batches`, evened out over the workers
-    by width. Beam search: batches of one bound only, larger bounds first (they run longest).
-    Each bound's texts, longest first, are cut into runs of about the same number of texts: as
-    many runs in all as the budget needs, rounded up to a multiple of the workers, shared out
-    over the bounds by their numbers of texts. A beam-search step works on every hypothesis of a
-    batch, so a batch's number of texts weighs more than its width: in ``bench/speed.py`` at
-    beam 4, 4 batches of 16 sentences ran about a tenth faster than 4 evened out by width
-    (10 to 24 sentences), and a group cut as `batches` would leave one small batch per bound.
+    """`batches` of the requests; with beam search none mixes two bounds (see `_beam_bounds`),
+    and the groups of larger bounds come first.
 
     Example:
         >>> from mtsum.backends.base import GenerateOptions
@@ -237,22 +225,18 @@ def _by_bound(
         >>> _by_bound(asks, GenerateOptions(num_beams=1), 100, size=None, workers=1)
         [[1, 2, 0]]
     """
-    tokens = [r.tokens for r in requests]
-    if options.num_beams <= 1 or not requests:
-        return batches(tokens, budget, size=size, workers=workers)
     groups: dict[int, list[int]] = {}
-    for i in sorted(range(len(requests)), key=lambda i: -tokens[i]):
-        groups.setdefault(requests[i].bound, []).append(i)
-    members = [groups[bound] for bound in sorted(groups, reverse=True)]
-    fewest = [_fill(group, tokens, budget, size) for group in members]
-    per_batch = len(requests) / (workers * math.ceil(sum(map(len, fewest)) / workers))
-    found: list[list[int]] = []
-    for group, least in zip(members, fewest, strict=True):
-        count = len(least) if workers == 1 else max(len(least), round(len(group) / per_batch))
-        most = math.ceil(len(group) / count)  # even numbers of texts
-        even = _fill(group, tokens, budget, most if size is None else min(size, most))
-        # An even cut can need more batches than asked when the budget holds back the widest.
-        found += even if len(even) <= count else least
+    for i, r in enumerate(requests):
+        groups.setdefault(r.bound if options.num_beams > 1 else 0, []).append(i)
+    # Several groups are queued together, and the workers take their batches in turn: evening
+    # each group out over the workers would only make more, narrower batches.
+    workers = workers if len(groups) == 1 else 1
+    found = []
+    for bound in sorted(groups, reverse=True):
+        members = groups[bound]
+        tokens = [requests[i].tokens for i in members]
+        for batch in batches(tokens, budget, size=size, workers=workers):
+            found.append([members[j] for j in batch])
     return found
 
 

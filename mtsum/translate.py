@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 # The default batch budget times the beams (see `TranslateOptions`).
-_HYPOTHESIS_TOKENS = 8192
+_HYPOTHESIS_TOKENS = 4096
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,17 +45,16 @@ class TranslateOptions:
 
     num_beams None means the model's own default (4 for opus-mt). Output length is bounded at
     ``length_ratio * input_tokens + length_slack`` tokens per piece (with beams, rounded up to a
-    power of two, at least 128: `mtsum.generation.beam_bound`). A segment over
+    power of two: `mtsum.generation.beam_bound`). A segment over
     ``max_segment_tokens`` (or the model's input limit) is split into pieces within it.
 
     ``batch_tokens`` is the most padded tokens a batch holds: its longest piece times its number
     of pieces (`mtsum.generation`); CTranslate2 runs a batch on each of its workers at once.
-    None: 8,192 divided by the beams (2,048 at opus-mt's 4 beams, 8,192 greedy), never below
+    None: 4,096 divided by the beams (1,024 at opus-mt's 4 beams, 4,096 greedy), never below
     ``max_segment_tokens``. A batch's memory and decoding work grow with its padded tokens times
-    its beams, which the default keeps level whatever the beams. Greedy decoding runs faster in
-    bigger batches (``bench/speed.py``: 64 segments in 2 batches instead of 4 took 0.6 of the
-    time, on 2 cores); at beam 4, batches of about 16 news sentences (up to ~1,500 padded
-    tokens) ran fastest.
+    its beams, which the default keeps level whatever the beams, and greedy decoding runs faster
+    in the bigger batches (``bench/speed.py``: 64 segments in 2 batches instead of 4 took 0.6
+    of the time, on 2 cores).
     """
 
     num_beams: int | None = None

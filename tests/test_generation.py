@@ -206,43 +206,16 @@ def test_beam_search_batches_only_requests_of_one_bound() -> None:
     ]
 
 
-def test_beam_batches_even_out_the_texts_over_bounds_and_workers() -> None:
-    model = Batching(_count)
-    # 17 texts of bound 256 (tokens 60 down to 44), 47 of bound 128 (tokens 47 down to 1).
-    sizes = [(60 - k, 256) for k in range(17)] + [(47 - k, 128) for k in range(47)]
-    requests = [
-        Request(text="w " * n, tokens=n, bound=bound)
-        for n, bound in sizes[::2] + sizes[1::2]  # given in no particular order
-    ]
-    generate(model, requests, replace(GREEDY, num_beams=4), batch_tokens=1024)
-    [workload] = model.workloads
-    found = [[requests[i].tokens for i in batch] for batch in workload["batches"]]
-    # The budget needs 1 + 3 batches at least (60 * 17 fits; 47 * 22 does not); that is a
-    # multiple of the two workers, so about 16 texts a batch: 17 | 16, 16, 15.
-    assert [len(b) for b in found] == [17, 16, 16, 15]
-    assert [b[0] for b in found] == [60, 47, 31, 15]  # larger bound first, longest first
-    assert all({requests[i].bound for i in batch} != {128, 256} for batch in workload["batches"])
-    assert all(max(b) * len(b) <= 1024 for b in found)
-
-
-def test_beam_batches_never_outnumber_what_the_budget_needs_on_one_worker() -> None:
-    model = Recording(_count)
-    # An even cut (5 and 5) of these 10 would put the 100-token text with 4 others, over the
-    # budget; the budget alone needs 2 batches, and one worker gets 2.
-    requests = [Request(text="w " * n, tokens=n, bound=32) for n in [100] + [10] * 9]
-    generate(model, requests, replace(GREEDY, num_beams=4), batch_tokens=100)
-    assert [len(texts) for texts, _, _ in model.seen] == [1, 9]
-
-
 def test_beam_bounds_round_up_to_a_power_of_two() -> None:
     beams = replace(GREEDY, num_beams=4)
-    assert [beam_bound(b, beams) for b in (1, 70, 128, 129, 256, 257)] == [
-        128,
-        128,
+    assert [beam_bound(b, beams) for b in (1, 16, 17, 32, 33, 100, 129)] == [
+        16,
+        16,
+        32,
+        32,
+        64,
         128,
         256,
-        256,
-        512,
     ]
     assert [beam_bound(b, GREEDY) for b in (1, 17, 33)] == [1, 17, 33]
-    assert MIN_BOUND == 128
+    assert MIN_BOUND == 16

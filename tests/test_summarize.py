@@ -16,7 +16,6 @@ from bart_fixture import english_lines
 import mtsum
 from mtsum.backends.base import FunctionModel, GenerateOptions, Seq2Seq
 from mtsum.errors import InputError, ModelError
-from mtsum.generation import batches
 from mtsum.summarize import Chunk, Chunking, SummarizeOptions, summarize
 from mtsum.textprep import split_sentences
 
@@ -196,9 +195,8 @@ def test_forced_chunks_cover_every_sentence_once() -> None:
     chunking = summary.chunking
     check_rounds(chunking, source, model, 120)
     assert [len(r.chunks) for r in chunking.rounds] == [11, 2, 1]
-    # 11 chunks in two batches (at most 8 a batch), as even as can be; then 2, then 1: one call
-    # list per round, rounds in order.
-    assert [len(texts) for texts, _, _ in model.seen] == [6, 5, 2, 1]
+    # 11 chunks in batches of 8, then 2, then 1: one call list per round, rounds in order.
+    assert [len(texts) for texts, _, _ in model.seen] == [8, 3, 2, 1]
     # The model read exactly the recorded chunks: every word of the source once, in order.
     first = chunking.rounds[0].chunks
     assert sorted(t for texts, _, _ in model.seen[:2] for t in texts) == sorted(
@@ -220,16 +218,17 @@ def test_batches_keep_to_the_token_budget(budget: int) -> None:
     held = [model.count_tokens(texts) for texts, _, _ in model.seen]
     # Padded tokens, as for translation: the longest chunk times the chunks.
     assert all(max(n) * len(n) <= budget for n in held), held
-    # Round 1 (11 chunks): longest first, in as few batches as the budget and the batch size
-    # (8) allow, those as even as they can be.
+    # Round 1 (11 chunks): longest first, and each batch full, i.e. the next chunk or a ninth
+    # would not have fitted.
     assert len(summary.chunking.rounds[0].chunks) == 11
     ends = list(itertools.accumulate(len(n) for n in held))
     first = held[: ends.index(11) + 1]
     flat = [n for batch in first for n in batch]
     assert flat == sorted(flat, reverse=True)
-    assert len(first) == len(batches(flat, budget, size=8))
+    for batch, _ in itertools.pairwise(first):
+        assert len(batch) == 8 or batch[0] * (len(batch) + 1) > budget
     if budget == 10_000:
-        assert [len(n) for n in held] == [6, 5, 2, 1]
+        assert [len(n) for n in held] == [8, 3, 2, 1]
     # Batching changes nothing: one chunk at a time gives the same chunks and summary.
     alone = Recording(first_words(12))
     [single] = summarize([source], alone, options=replace(options, batch_size=1))
