@@ -21,9 +21,9 @@ Either way output i has at most ``bound`` tokens of request i, and never depends
 neighbours. Greedy decoding is prefix-stable, so a batch decodes to its longest bound and each
 row is cut to its own. Beam search is not: a longer limit lets another hypothesis win. So with
 beams a batch only holds requests of one bound, and translation, whose bounds follow each
-text's length, rounds them up to a power of two, at least `MIN_BOUND` (`beam_bound`), so that texts
-of similar length still share batches; a text's output then depends on it alone, whichever
-texts share its batch (the cache, `--threads` and the batch engine may all change those).
+text's length, rounds them up to a few steps (`beam_bound`), so that texts of similar length
+still share batches; a text's output then depends on it alone, whichever texts share its batch
+(the cache, `--threads` and the batch engine may all change those).
 """
 
 from __future__ import annotations
@@ -38,9 +38,12 @@ from mtsum.errors import InputError, ModelError
 if TYPE_CHECKING:  # types only: backends import this module, so it imports none of them
     from mtsum.backends.base import GenerateOptions, Seq2Seq
 
-__all__ = ["MIN_BOUND", "Request", "batches", "beam_bound", "generate"]
+__all__ = ["MIN_BOUND", "STEP_FROM", "Request", "batches", "beam_bound", "generate"]
 
-MIN_BOUND = 16  # with beam search, output bounds are powers of two from this one up
+# With beam search, output bounds are powers of two from MIN_BOUND up to STEP_FROM, then
+# multiples of STEP_FROM // 2 (see `beam_bound`).
+MIN_BOUND = 16
+STEP_FROM = 128
 
 Progress = Callable[[int, int], None]
 
@@ -190,19 +193,27 @@ def generate(
 
 def beam_bound(bound: int, options: GenerateOptions) -> int:
     """The output bound a stage asks for: with beam search rounded up to a power of two (at
-    least `MIN_BOUND`), so that texts of similar length share a bound and so a batch (see the
-    module docstring) and a workload needs few batches; greedy, as it is. A bound only stops an
-    output that runs on (a loop), so a larger one changes no output that ends by itself.
+    least `MIN_BOUND`) up to `STEP_FROM`, and to a multiple of `STEP_FROM // 2` above it, so that
+    texts of similar length share a bound and so a batch (see the module docstring) and a
+    workload needs few batches; greedy, as it is. A bound only stops an output that runs on (a
+    loop), so a larger one changes no output that ends by itself; but a runaway batch decodes to
+    its bound, holding a decoder cache that grows with it, so long texts' bounds go up in steps
+    of 64 rather than doubling: the seed's 13 longest sentences (2 x 60-84 + 10 tokens) share
+    192 instead of 256, and ``mtsum summarize`` of the seed with random weights (every output
+    runs on) took 40 s instead of 57.
 
     Example:
         >>> from mtsum.backends.base import GenerateOptions
-        >>> [beam_bound(b, GenerateOptions(num_beams=4)) for b in (5, 19, 64, 65)]
-        [16, 32, 64, 128]
+        >>> [beam_bound(b, GenerateOptions(num_beams=4)) for b in (5, 19, 64, 65, 129, 193)]
+        [16, 32, 64, 128, 192, 256]
         >>> beam_bound(19, GenerateOptions(num_beams=1))
         19
     """
     if options.num_beams <= 1:
         return bound
+    if bound > STEP_FROM:
+        step = STEP_FROM // 2
+        return -(-bound // step) * step
     return max(MIN_BOUND, 1 << (bound - 1).bit_length())
 
 

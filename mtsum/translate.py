@@ -45,7 +45,7 @@ class TranslateOptions:
 
     num_beams None means the model's own default (4 for opus-mt). Output length is bounded at
     ``length_ratio * input_tokens + length_slack`` tokens per piece (with beams, rounded up to a
-    power of two: `mtsum.generation.beam_bound`). A segment over
+    power of two, above 128 to a multiple of 64: `mtsum.generation.beam_bound`). A segment over
     ``max_segment_tokens`` (or the model's input limit) is split into pieces within it.
 
     ``batch_tokens`` is the most padded tokens a batch holds: its longest piece times its number

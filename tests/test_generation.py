@@ -9,7 +9,7 @@ import pytest
 
 from mtsum.backends.base import FunctionModel, GenerateOptions
 from mtsum.errors import InputError, ModelError
-from mtsum.generation import MIN_BOUND, Request, batches, beam_bound, generate
+from mtsum.generation import MIN_BOUND, STEP_FROM, Request, batches, beam_bound, generate
 
 GREEDY = GenerateOptions(num_beams=1)
 
@@ -206,16 +206,9 @@ def test_beam_search_batches_only_requests_of_one_bound() -> None:
     ]
 
 
-def test_beam_bounds_round_up_to_a_power_of_two() -> None:
+def test_beam_bounds_round_up_to_a_power_of_two_then_in_steps_of_64() -> None:
     beams = replace(GREEDY, num_beams=4)
-    assert [beam_bound(b, beams) for b in (1, 16, 17, 32, 33, 100, 129)] == [
-        16,
-        16,
-        32,
-        32,
-        64,
-        128,
-        256,
-    ]
+    found = [beam_bound(b, beams) for b in (1, 16, 17, 32, 33, 100, 128, 129, 192, 193, 410)]
+    assert found == [16, 16, 32, 32, 64, 128, 128, 192, 192, 256, 448]
     assert [beam_bound(b, GREEDY) for b in (1, 17, 33)] == [1, 17, 33]
-    assert MIN_BOUND == 16
+    assert (MIN_BOUND, STEP_FROM) == (16, 128)
