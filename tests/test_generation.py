@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import pytest
+from recorders import Recording
 
 from mtsum.backends.base import FunctionModel, GenerateOptions
 from mtsum.errors import InputError, ModelError
@@ -78,19 +79,6 @@ def test_batches_refuse_values_below_one() -> None:
 def _requests(words: Sequence[int]) -> list[Request]:
     """Texts of `n` words (n + 1 tokens for a FunctionModel), each bounded at 2n."""
     return [Request(text=" ".join(["w"] * n), tokens=n + 1, bound=2 * n) for n in words]
-
-
-@dataclass
-class Recording(FunctionModel):
-    """A FunctionModel that keeps each generate call's texts, options and bounds."""
-
-    seen: list[tuple[list[str], GenerateOptions, list[int]]] = field(default_factory=list)
-
-    def generate(
-        self, texts: Sequence[str], options: GenerateOptions, *, max_new_tokens: Sequence[int]
-    ) -> list[str]:
-        self.seen.append((list(texts), options, list(max_new_tokens)))
-        return super().generate(texts, options, max_new_tokens=max_new_tokens)
 
 
 def _count(texts: list[str]) -> list[str]:

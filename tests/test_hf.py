@@ -13,6 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from recorders import LogRecords
 
 from mtsum.backends.base import GenerateOptions, ModelInfo
 from mtsum.backends.hf import (
@@ -127,17 +128,8 @@ def test_counts_include_the_prefix(bart_hf: HFSeq2Seq) -> None:
     assert all(c > p for c, p in zip(counts, bart_hf.count_tokens(TEXTS), strict=True))
 
 
-class _Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
 def test_counting_an_over_long_text_says_nothing(marian_hf: HFSeq2Seq) -> None:
-    records = _Records()
+    records = LogRecords()
     logger = logging.getLogger("transformers")  # does not propagate: no caplog
     logger.addHandler(records)
     try:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, seed_lines
+from recorders import LogRecords
 from typer.testing import CliRunner
 
 from mtsum.backends.base import GenerateOptions
@@ -155,22 +156,13 @@ def test_generate_kwargs_give_each_length_bound_in_one_form(options: GenerateOpt
     assert not {"min_length", "max_length"} & set(kwargs)
 
 
-class _Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
 def test_transformers_generation_sees_no_contradicting_lengths(bart: HFSeq2Seq) -> None:
     # The checkpoint's own lengths (task settings 5-30 tokens) are cleared on load, as
     # min_new_tokens/max_new_tokens are passed instead.
     assert bart.model.generation_config.min_length is None
     assert bart.model.generation_config.max_length is None
     pact = "Iran and Russia signed a pact."
-    records = _Records()
+    records = LogRecords()
     logger = logging.getLogger("transformers")  # does not propagate: no caplog
     logger.addHandler(records)
     try:

@@ -7,30 +7,18 @@ import json
 import re
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
 from bart_fixture import english_lines
+from recorders import Recording
 
 import mtsum
 from mtsum.backends.base import FunctionModel, GenerateOptions, Seq2Seq
 from mtsum.errors import InputError, ModelError
 from mtsum.summarize import Chunk, Chunking, SummarizeOptions, summarize
 from mtsum.textprep import split_sentences
-
-
-@dataclass
-class Recording(FunctionModel):
-    """A FunctionModel that keeps every generate call's texts, options and bounds."""
-
-    seen: list[tuple[list[str], GenerateOptions, list[int]]] = field(default_factory=list)
-
-    def generate(
-        self, texts: Sequence[str], options: GenerateOptions, *, max_new_tokens: Sequence[int]
-    ) -> list[str]:
-        self.seen.append((list(texts), options, list(max_new_tokens)))
-        return super().generate(texts, options, max_new_tokens=max_new_tokens)
 
 
 def first_words(n: int) -> Callable[[list[str]], list[str]]:
