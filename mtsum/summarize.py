@@ -74,9 +74,8 @@ class SummarizeOptions:
     Batching: a batch holds at most ``batch_size`` chunks and ``batch_tokens`` padded tokens,
     its longest chunk times its number of chunks (`mtsum.generation`, as for translation); a
     chunk over the budget goes alone. Memory grows with the tokens in flight times the beams,
-    and CTranslate2 runs a batch on each of its workers at once: at distilbart's shape on 2
-    cores, a whole ``mtsum summarize`` of the seed (7 chunks in its first round, random weights)
-    peaked at 0.94 GB.
+    and CTranslate2 runs a batch on each of its workers at once (peak memory of a whole
+    ``mtsum summarize``: bench/README.md, Speed).
     """
 
     preset: str | None = None

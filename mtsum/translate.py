@@ -5,9 +5,9 @@ punctuation, then between words, then between characters inside a "word" longer 
 (see `mtsum.pieces`), and every piece is translated and joined back. The pieces of all documents
 go to the model together, longest first, in batches of at most ``batch_tokens`` padded tokens
 (`mtsum.generation`, which summarization uses too). Each piece's output is bounded by its own
-length (``length_ratio * tokens + length_slack``; with beam search rounded up to a power of
-two, so that a piece's output never depends on which pieces share its batch: see
-`mtsum.generation`), never past what the model's decoder can position
+length (``length_ratio * tokens + length_slack``; with beam search rounded up to a few steps,
+so that a piece's output never depends on which pieces share its batch: see
+`mtsum.generation.beam_bound`), never past what the model's decoder can position
 (`mtsum.backends.base.within_positions`).
 """
 
