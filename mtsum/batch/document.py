@@ -51,6 +51,7 @@ __all__ = [
     "DocResult",
     "Models",
     "document_result",
+    "failed_result",
     "record_document",
     "run_document",
     "state_key",
@@ -131,7 +132,7 @@ def document_result(
     start = time.perf_counter()
     if doc.error is not None or models is None:
         error = doc.error or "no model was loaded for this document"
-        return _failed_result(doc, signature, error, start=start)
+        return failed_result(doc, signature, error, seconds=time.perf_counter() - start)
     try:
         record, files = _summarize(doc, signature, models, settings, note=note)
         return DocResult(record=record, files=tuple(files), seconds=time.perf_counter() - start)
@@ -139,7 +140,7 @@ def document_result(
         error, trace = str(exc), None
     except Exception as exc:  # one document must never stop the others
         error, trace = f"internal error: {type(exc).__name__}: {exc}", traceback.format_exc()
-    return _failed_result(doc, signature, error, start=start, trace=trace)
+    return failed_result(doc, signature, error, seconds=time.perf_counter() - start, trace=trace)
 
 
 def run_document(
@@ -214,7 +215,9 @@ def record_document(
     try:
         folder = open_document_folder(state.out_dir, doc.id, ours=earlier is not None)
     except InputError as exc:
-        failed = _failed_result(doc, signature, doc.error or str(exc), start=start)
+        failed = failed_result(
+            doc, signature, doc.error or str(exc), seconds=time.perf_counter() - start
+        )
         if earlier is None:
             state.forget(doc.id)  # a folder refused is not mtsum's: the state must not say so
             return failed.record
@@ -258,7 +261,7 @@ def _record_in(
             doc.id, doc.input_hash, state_key(signature), outputs=outputs, duration_s=duration
         )
         return made.record
-    failed = _failed_result(doc, signature, error, start=start, trace=trace)
+    failed = failed_result(doc, signature, error, seconds=time.perf_counter() - start, trace=trace)
     return _record_failed(failed, doc, signature, state, folder, remove=remove, start=start)
 
 
@@ -299,7 +302,7 @@ def _summarize(
     record = ok_record(
         summary_record(doc.id, doc.path, result),
         scores,
-        settings=str(signature) if signature is not None else "-",
+        settings=_settings_text(signature),
         input_hash=doc.input_hash,
         timings={
             "translate": translate_s,
@@ -321,26 +324,30 @@ def _summarize(
     return record, files
 
 
-def _failed_result(
+def failed_result(
     doc: Document,
     signature: Signature | None,
     error: str,
     *,
-    start: float,
+    seconds: float = 0.0,
     trace: str | None = None,
 ) -> DocResult:
-    """The result of `doc` failed with `error` (and, for a bug, its traceback)."""
-    seconds = time.perf_counter() - start
+    """The result of `doc` failed with `error` after `seconds` (and, for a bug, its traceback)."""
     record = failed_record(
         doc.id,
         doc.path,
         error=error,
-        settings=str(signature) if signature is not None else "-",
+        settings=_settings_text(signature),
         input_hash=doc.input_hash,
         seconds=seconds,
         traceback=trace,
     )
     return DocResult(record=record, seconds=seconds)
+
+
+def _settings_text(signature: Signature | None) -> str:
+    """A document's settings as its result.json records them: the signature, ``-`` for none."""
+    return str(signature) if signature is not None else "-"
 
 
 def _record_failed(

@@ -42,9 +42,8 @@ from typing import Any
 from mtsum._version import __version__
 from mtsum.backends.base import Seq2Seq
 from mtsum.backends.cache import CachingTranslator, open_cache
-from mtsum.batch.document import DocResult, Models, document_result
+from mtsum.batch.document import DocResult, Models, document_result, failed_result
 from mtsum.batch.inputs import Document
-from mtsum.batch.records import failed_record
 from mtsum.batch.settings import BatchSettings, LazyModel, identity, load
 from mtsum.errors import InputError, ModelError, MtsumError
 from mtsum.signature import Signature
@@ -230,18 +229,11 @@ class DocumentWorker:
 
 def died_result(doc: Document, signature: Signature | None) -> DocResult:
     """The failed result of a document whose actor died on every try."""
-    record = failed_record(
-        doc.id,
-        doc.path,
-        error=(
-            f"its Ray worker died on each of {RETRIES + 1} tries (killed, out of memory, or its "
-            "node lost); rerun to try again"
-        ),
-        settings=str(signature) if signature is not None else "-",
-        input_hash=doc.input_hash,
-        seconds=0.0,
+    error = (
+        f"its Ray worker died on each of {RETRIES + 1} tries (killed, out of memory, or its "
+        "node lost); rerun to try again"
     )
-    return DocResult(record=record)
+    return failed_result(doc, signature, error)
 
 
 def ray_results(
