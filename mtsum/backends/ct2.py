@@ -10,10 +10,8 @@ as both sides speak tokens.
 
 from __future__ import annotations
 
-import ctypes
 import math
 import os
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ from mtsum.backends.resolve import ResolvedModel, read_json_object
 from mtsum.backends.tokens import TokenizerSpec, Tokens
 from mtsum.backends.tokens import load as load_tokenizer
 from mtsum.errors import InputError, ModelError
+from mtsum.heap import trim_heap
 
 __all__ = ["CT2Seq2Seq", "load_ct2", "thread_split"]
 
@@ -247,7 +246,7 @@ def load_ct2(
             inter_threads=inter,
             intra_threads=intra,
         )
-        _trim_heap()
+        trim_heap()
     except (OSError, ValueError, RuntimeError, KeyError, TypeError) as exc:
         raise ModelError(
             f"{task} model {resolved.name} could not be loaded with CTranslate2 from {path} "
@@ -287,23 +286,6 @@ def _output_limit(runtime: dict[str, Any], resolved: ResolvedModel) -> int | Non
 
     config = read_json_object(resolved.path / "config.json")
     return output_limit(SimpleNamespace(**config))
-
-
-def _trim_heap() -> None:
-    """Hand memory freed while loading back to the operating system.
-
-    CTranslate2 reads the model file into buffers it frees once the weights are built; after
-    other native libraries (tokenizers) have started threads, glibc keeps those pages resident:
-    distilbart at real shape was 626 MB resident after loading, 383 MB after the trim, and a
-    whole ``mtsum summarize`` peaked at about 1.0 GB instead of 1.15 GB. A no-op where libc has
-    no malloc_trim.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc (e.g. musl)
-        return
 
 
 def _pick_compute_type(ctranslate2: Any, device: str, requested: str | None) -> str:
