@@ -8,7 +8,8 @@ and the most tokens its output may have.
 which is what the batch holds once its rows are padded to one length. ``batch_tokens`` means this
 in `mtsum.TranslateOptions` and `mtsum.SummarizeOptions` alike, and so does CTranslate2's
 ``batch_type="tokens"``. `batches` sorts the inputs longest first (ties keep their order), so a
-batch's first input sets its width; an input longer than the budget goes alone.
+batch's first input sets its width; an input longer than the budget goes alone. It makes as few
+batches as the budget needs, and as even as the order allows: the widest as narrow as it can be.
 
 A model runs the batches one of two ways:
 
@@ -21,9 +22,10 @@ Either way output i has at most ``bound`` tokens of request i, and never depends
 neighbours. Greedy decoding is prefix-stable, so a batch decodes to its longest bound and each
 row is cut to its own. Beam search is not: a longer limit lets another hypothesis win. So with
 beams a batch only holds requests of one bound, and translation, whose bounds follow each
-text's length, rounds them up to a few steps (`beam_bound`), so that texts of similar length
-still share batches; a text's output then depends on it alone, whichever texts share its batch
-(the cache, `--threads` and the batch engine may all change those).
+text's length, rounds them up to a multiple of `BOUND_STEP` (`beam_bound`), so that texts of
+similar length still share batches; a text's output then depends on it alone, whichever texts
+share its batch (the cache, `--threads` and the batch engine may all change those). Each bound's
+requests are batched on their own (`batches`), the largest bound's first.
 """
 
 from __future__ import annotations
@@ -38,12 +40,10 @@ from mtsum.errors import InputError, ModelError
 if TYPE_CHECKING:  # types only: backends import this module, so it imports none of them
     from mtsum.backends.base import GenerateOptions, Seq2Seq
 
-__all__ = ["MIN_BOUND", "STEP_FROM", "Request", "batches", "beam_bound", "generate"]
+__all__ = ["BOUND_STEP", "Request", "batches", "beam_bound", "generate"]
 
-# With beam search, output bounds are powers of two from MIN_BOUND up to STEP_FROM, then
-# multiples of STEP_FROM // 2 (see `beam_bound`).
-MIN_BOUND = 16
-STEP_FROM = 128
+# With beam search, output bounds are multiples of this (see `beam_bound`).
+BOUND_STEP = 64
 
 Progress = Callable[[int, int], None]
 
@@ -67,30 +67,32 @@ def batches(
         budget: The most padded tokens (longest input times inputs) a batch may hold; an input
             longer than that goes alone.
         size: The most inputs a batch may hold (None: as many as the budget allows).
-        workers: Batches that run at once. Above 1, the batches are made as even as the order
-            allows, and as many as the budget needs rounded up to a multiple of `workers`, so
-            that no worker is left idle while another runs a batch twice as wide.
+        workers: Batches that run at once: as many batches as the budget needs are rounded up to
+            a multiple of `workers`, so that no worker is left idle while another runs a batch
+            twice as wide.
 
     Returns:
-        The batches in order: each a run of the longest-first order.
+        The batches in order: each a run of the longest-first order, the widest of them as
+        narrow as that many batches allow.
 
     Raises:
         InputError: The budget, size or workers is below 1.
 
     Example:
+        Two batches are needed; widths 180 and 210, not 270 (90, 80, 70) and 120 (60, 10):
+
         >>> batches([60, 90, 10, 80, 70], 300)
-        [[1, 3, 4], [0, 2]]
-        >>> batches([60, 90, 10, 80, 70], 300, workers=2)  # widths 180 and 210, not 270 and 120
         [[1, 3], [4, 0, 2]]
+        >>> batches([60, 90, 10, 80, 70], 300, workers=3)  # three, for three workers
+        [[1], [3, 4], [0, 2]]
     """
     for name, value in (("budget", budget), ("size", size), ("workers", workers)):
         if value is not None and value < 1:
             raise InputError(f"batch {name} must be at least 1, got {value}")
     order = sorted(range(len(tokens)), key=lambda i: -tokens[i])
-    found = _fill(order, tokens, budget, size)
-    if workers == 1 or not order:
-        return found
-    wanted = workers * math.ceil(len(found) / workers)
+    if not order:
+        return []
+    wanted = workers * math.ceil(len(_fill(order, tokens, budget, size)) / workers)
     # The narrowest width that still needs no more than `wanted` batches (a wider one never
     # needs more batches, so a binary search finds it).
     low, high = min(tokens[order[0]], budget), budget
@@ -192,29 +194,30 @@ def generate(
 
 
 def beam_bound(bound: int, options: GenerateOptions) -> int:
-    """The output bound a stage asks for: with beam search rounded up to a power of two (at
-    least `MIN_BOUND`) up to `STEP_FROM`, and to a multiple of `STEP_FROM // 2` above it, so that
-    texts of similar length share a bound and so a batch (see the module docstring) and a
-    workload needs few batches; greedy, as it is. A bound only stops an output that runs on (a
-    loop), so a larger one changes no output that ends by itself; but a runaway batch decodes to
-    its bound, holding a decoder cache that grows with it, so long texts' bounds go up in steps
-    of 64 rather than doubling: the seed's 13 longest sentences (2 x 60-84 + 10 tokens) share
-    192 instead of 256, and ``mtsum summarize`` of the seed with random weights (every output
-    runs on) took 40 s instead of 57.
+    """The output bound a stage asks for: with beam search rounded up to a multiple of
+    `BOUND_STEP`, so that texts of similar length share a bound and so a batch (see the module
+    docstring); greedy, as it is.
+
+    A bound only stops an output that runs on (a loop), so a larger one changes no output that
+    ends by itself. The step weighs two costs. Each bound is a group of its own, and every group
+    needs a batch: finer steps make more, smaller batches (``bench/speed.py``'s 64 segments fall
+    into bounds 64, 128 and 192, 4 batches, level with raw CTranslate2 at its best batch of 16;
+    powers of two from 16 made 6 batches of 6 to 17, 0.94 of it). Coarser steps make a runaway
+    batch decode further, holding a decoder cache that grows with its bound: steps of 64 rather
+    than doubling above 128 put the seed's 13 longest sentences (2 x 60-84 + 10 tokens) at 192
+    instead of 256, and ``mtsum summarize`` of the seed with random weights (every output runs
+    on) took 40 s instead of 57.
 
     Example:
         >>> from mtsum.backends.base import GenerateOptions
-        >>> [beam_bound(b, GenerateOptions(num_beams=4)) for b in (5, 19, 64, 65, 129, 193)]
-        [16, 32, 64, 128, 192, 256]
+        >>> [beam_bound(b, GenerateOptions(num_beams=4)) for b in (5, 64, 65, 129, 193)]
+        [64, 64, 128, 192, 256]
         >>> beam_bound(19, GenerateOptions(num_beams=1))
         19
     """
     if options.num_beams <= 1:
         return bound
-    if bound > STEP_FROM:
-        step = STEP_FROM // 2
-        return -(-bound // step) * step
-    return max(MIN_BOUND, 1 << (bound - 1).bit_length())
+    return max(1, -(-bound // BOUND_STEP)) * BOUND_STEP
 
 
 def _by_bound(
@@ -225,8 +228,8 @@ def _by_bound(
     size: int | None,
     workers: int,
 ) -> list[list[int]]:
-    """`batches` of the requests; with beam search none mixes two bounds (see `_beam_bounds`),
-    and the groups of larger bounds come first.
+    """`batches` of the requests; with beam search none mixes two bounds (see the module
+    docstring), and the groups of larger bounds come first.
 
     Example:
         >>> from mtsum.backends.base import GenerateOptions
@@ -239,8 +242,8 @@ def _by_bound(
     groups: dict[int, list[int]] = {}
     for i, r in enumerate(requests):
         groups.setdefault(r.bound if options.num_beams > 1 else 0, []).append(i)
-    # Several groups are queued together, and the workers take their batches in turn: evening
-    # each group out over the workers would only make more, narrower batches.
+    # Several groups are queued together, and the workers take their batches in turn: rounding
+    # each group's batches up to the workers would only make more, narrower batches.
     workers = workers if len(groups) == 1 else 1
     found = []
     for bound in sorted(groups, reverse=True):

@@ -75,7 +75,10 @@ class SummarizeOptions:
     its longest chunk times its number of chunks (`mtsum.generation`, as for translation); a
     chunk over the budget goes alone. Memory grows with the tokens in flight times the beams,
     and CTranslate2 runs a batch on each of its workers at once (peak memory of a whole
-    ``mtsum summarize``: bench/README.md, Speed).
+    ``mtsum summarize``: bench/README.md, Speed). The default, 2,560, holds two chunks of
+    BART's full length or three ~500-word news articles (~700 tokens; 3 is raw CTranslate2's
+    fastest batch in ``bench/speed.py``). At 3,072 the seed's nine chunks of 880-990 tokens
+    (random weights) ran three a batch, and the summarizing step alone peaked at about 1.0 GB.
     """
 
     preset: str | None = None
@@ -85,7 +88,7 @@ class SummarizeOptions:
     margin: int = 24
     max_input_tokens: int | None = None
     batch_size: int = 8
-    batch_tokens: int = 3072
+    batch_tokens: int = 2560
 
     def __post_init__(self) -> None:
         if self.preset is not None and self.preset not in PRESETS:

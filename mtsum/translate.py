@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 # The default batch budget times the beams (see `TranslateOptions`).
-_HYPOTHESIS_TOKENS = 4096
+_HYPOTHESIS_TOKENS = 6144
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,16 +45,18 @@ class TranslateOptions:
 
     num_beams None means the model's own default (4 for opus-mt). Output length is bounded at
     ``length_ratio * input_tokens + length_slack`` tokens per piece (with beams, rounded up to a
-    power of two, above 128 to a multiple of 64: `mtsum.generation.beam_bound`). A segment over
+    multiple of 64: `mtsum.generation.beam_bound`). A segment over
     ``max_segment_tokens`` (or the model's input limit) is split into pieces within it.
 
     ``batch_tokens`` is the most padded tokens a batch holds: its longest piece times its number
     of pieces (`mtsum.generation`); CTranslate2 runs a batch on each of its workers at once.
-    None: 4,096 divided by the beams (1,024 at opus-mt's 4 beams, 4,096 greedy), never below
+    None: 6,144 divided by the beams (1,536 at opus-mt's 4 beams, 6,144 greedy), never below
     ``max_segment_tokens``. A batch's memory and decoding work grow with its padded tokens times
-    its beams, which the default keeps level whatever the beams, and greedy decoding runs faster
-    in the bigger batches (``bench/speed.py``: 64 segments in 2 batches instead of 4 took 0.6
-    of the time, on 2 cores).
+    its beams, which the default keeps level whatever the beams. At 4 beams it holds 16
+    sentences of up to 96 tokens: raw CTranslate2's fastest batch in ``bench/speed.py`` (of 8,
+    16 and 32), and there the 17 longest segments (61-88 tokens, one bound) make one batch
+    where 1,024 made two. Greedy decoding runs faster in bigger batches (64 segments in 2
+    batches instead of 4 took 0.6 of the time, on 2 cores).
     """
 
     num_beams: int | None = None

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from recorders import Recording
 
 from mtsum.backends.base import FunctionModel, GenerateOptions
 from mtsum.errors import InputError, ModelError
-from mtsum.generation import MIN_BOUND, STEP_FROM, Request, batches, beam_bound, generate
+from mtsum.generation import BOUND_STEP, Request, batches, beam_bound, generate
 
 GREEDY = GenerateOptions(num_beams=1)
 
@@ -20,8 +24,9 @@ GREEDY = GenerateOptions(num_beams=1)
     [
         # Longest first; the first input sets the width: 50 * 2 = 100 fits, 50 * 3 does not.
         ([10, 50, 40, 30], 100, None, [[1, 2], [3, 0]]),
-        # Padded, not summed: 40 + 10 + 10 = 60 would fit 100, but 40 * 3 = 120 does not.
-        ([40, 10, 10], 100, None, [[0, 1], [2]]),
+        # Padded, not summed: 40 + 10 + 10 = 60 would fit 100, but 40 * 3 = 120 does not; of
+        # the two batches, the widest is as narrow as it can be (40, then 20; not 80, then 10).
+        ([40, 10, 10], 100, None, [[0], [1, 2]]),
         # An input over the budget goes alone, and the rest batch as usual.
         ([150, 20, 20, 20], 100, None, [[0], [1, 2, 3]]),
         # Ties keep their order.
@@ -64,6 +69,39 @@ def test_batches_even_out_within_the_size() -> None:
     # 12 equal inputs, 8 at most a batch: 8 + 4 become 6 + 6.
     found = batches([10] * 12, 1000, size=8, workers=2)
     assert [len(b) for b in found] == [6, 6]
+
+
+def _widest(tokens: Sequence[int], runs: Sequence[Sequence[int]]) -> int:
+    return max(tokens[run[0]] * len(run) for run in runs)
+
+
+@given(
+    tokens=st.lists(st.integers(1, 40), min_size=1, max_size=9),
+    budget=st.integers(40, 160),
+    size=st.sampled_from([None, 2, 3]),
+    workers=st.integers(1, 3),
+)
+def test_batches_are_the_fewest_and_their_widest_the_narrowest(
+    tokens: list[int], budget: int, size: int | None, workers: int
+) -> None:
+    # Every cut of the longest-first order into runs within the budget and size, brute force.
+    order = sorted(range(len(tokens)), key=lambda i: -tokens[i])
+    cuts = [
+        [order[a:b] for a, b in itertools.pairwise((0, *ends, len(order)))]
+        for k in range(len(order))
+        for ends in itertools.combinations(range(1, len(order)), k)
+    ]
+    valid = [
+        runs
+        for runs in cuts
+        if all(_widest(tokens, [r]) <= budget and len(r) <= (size or len(r)) for r in runs)
+    ]
+    fewest = min(len(runs) for runs in valid)
+    wanted = workers * math.ceil(fewest / workers)
+    found = batches(tokens, budget, size=size, workers=workers)
+    assert found in valid and len(found) <= wanted
+    narrowest = min(_widest(tokens, runs) for runs in valid if len(runs) <= wanted)
+    assert _widest(tokens, found) == narrowest
 
 
 def test_batches_refuse_values_below_one() -> None:
@@ -194,9 +232,9 @@ def test_beam_search_batches_only_requests_of_one_bound() -> None:
     ]
 
 
-def test_beam_bounds_round_up_to_a_power_of_two_then_in_steps_of_64() -> None:
+def test_beam_bounds_round_up_to_a_multiple_of_64() -> None:
     beams = replace(GREEDY, num_beams=4)
-    found = [beam_bound(b, beams) for b in (1, 16, 17, 32, 33, 100, 128, 129, 192, 193, 410)]
-    assert found == [16, 16, 32, 32, 64, 128, 128, 192, 192, 256, 448]
-    assert [beam_bound(b, GREEDY) for b in (1, 17, 33)] == [1, 17, 33]
-    assert (MIN_BOUND, STEP_FROM) == (16, 128)
+    found = [beam_bound(b, beams) for b in (1, 17, 64, 65, 100, 128, 129, 192, 193, 410)]
+    assert found == [64, 64, 64, 128, 128, 128, 192, 192, 256, 448]
+    assert [beam_bound(b, GREEDY) for b in (1, 17, 65)] == [1, 17, 65]
+    assert BOUND_STEP == 64

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -79,8 +80,8 @@ def test_token_budget_bounds_batches(marian, seed_text: str) -> None:
     assert max(calls) <= 300
 
 
-@pytest.mark.parametrize(("beams", "budget"), [(1, 4096), (2, 2048), (4, 1024), (32, 200)])
-def test_default_budget_is_4096_padded_tokens_over_the_beams(beams: int, budget: int) -> None:
+@pytest.mark.parametrize(("beams", "budget"), [(1, 6144), (2, 3072), (4, 1536), (32, 200)])
+def test_default_budget_is_6144_padded_tokens_over_the_beams(beams: int, budget: int) -> None:
     widths: list[int] = []
 
     def echo(texts: list[str]) -> list[str]:
@@ -88,13 +89,13 @@ def test_default_budget_is_4096_padded_tokens_over_the_beams(beams: int, budget:
         return texts
 
     model = FunctionModel(echo)
-    # 60 segments of 100 tokens (99 words and the end token), one per line.
-    text = "\n".join(" ".join(f"w{j}" for j in range(99)) + "." for _ in range(60))
+    # 130 segments of 100 tokens (99 words and the end token), one per line.
+    text = "\n".join(" ".join(f"w{j}" for j in range(99)) + "." for _ in range(130))
     options = TranslateOptions(num_beams=beams, retry_no_repeat_ngram=0)
     mtsum.translate([text], model, options=options)
-    # Full batches hold the most 100-token segments the budget allows; never below the
-    # segment limit (200), so that a segment always fits a batch.
-    assert widths[0] == budget // 100 * 100 and max(widths) <= budget
+    # As few batches as the budget allows, each within it; never below the segment limit
+    # (200), so that a segment always fits a batch.
+    assert len(widths) == math.ceil(130 / (budget // 100)) and max(widths) <= budget
 
 
 def test_long_paragraph_split_within_limit_and_all_translated(marian) -> None:
