@@ -493,14 +493,23 @@ def targets(record: dict[str, Any]) -> list[tuple[str, str, bool]]:
     res = record["results"]
     t, s = res["translation"]["beam4"], res["summarization"]["beam4"]
     c_a = t["c"]["tokens_per_s"] / t["a"]["tokens_per_s"]
-    c_d = t["c"]["tokens_per_s"] / t["d"]["tokens_per_s"]
     s_a = s["c"]["tokens_per_s"] / s["a"]["tokens_per_s"]
+    # (c)/(d): mtsum against raw CTranslate2 at its best (issue 11's targets; greedy is left out
+    # of a --no-greedy run).
+    level = [("translation", "beam4", "beam 4", 1.0), ("summarization", "beam4", "beam 4", 0.95)]
+    if "greedy" in res["translation"]:
+        level.insert(1, ("translation", "greedy", "greedy", 0.9))
+    found = []
+    for task, label, decoding, least in level:
+        row = res[task][label]
+        c_d = row["c"]["tokens_per_s"] / row["d"]["tokens_per_s"]
+        found.append((f"{task} (c) >= {least}x (d), {decoding}", f"{c_d:.2f}x", c_d >= least))
     pipe, helps, batch = res["pipeline"], res["help"], res["batch"]
     cached, as_is = helps["bytecode_cached"]["median_seconds"], helps["as_is"]["median_seconds"]
     ratio = batch["cold_over_warm"]
     return [
         ("translation (c) >= 12x (a), beam 4", f"{c_a:.1f}x", c_a >= 12),
-        ("translation (c) >= 0.9x (d), beam 4", f"{c_d:.2f}x", c_d >= 0.9),
+        *found,
         ("summarization mtsum (c) >= 4x naive (a)", f"{s_a:.1f}x", s_a >= 4),
         (
             "whole `mtsum summarize` of the seed: peak RSS <= 1 GB",
