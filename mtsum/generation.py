@@ -9,7 +9,8 @@ which is what the batch holds once its rows are padded to one length. ``batch_to
 in `mtsum.TranslateOptions` and `mtsum.SummarizeOptions` alike, and so does CTranslate2's
 ``batch_type="tokens"``. `batches` sorts the inputs longest first (ties keep their order), so a
 batch's first input sets its width; an input longer than the budget goes alone. It makes as few
-batches as the budget needs, and as even as the order allows: the widest as narrow as it can be.
+batches as the budget needs (rounded up to a multiple of the model's workers), as even as the
+order allows: the widest as narrow as it can be.
 
 A model runs the batches one of two ways:
 
@@ -67,13 +68,13 @@ def batches(
         budget: The most padded tokens (longest input times inputs) a batch may hold; an input
             longer than that goes alone.
         size: The most inputs a batch may hold (None: as many as the budget allows).
-        workers: Batches that run at once: as many batches as the budget needs are rounded up to
-            a multiple of `workers`, so that no worker is left idle while another runs a batch
-            twice as wide.
+        workers: Batches that run at once: up to as many batches as the budget needs rounded up
+            to a multiple of `workers`, so that no worker is left idle while another runs a
+            batch twice as wide (fewer where more would make the widest no narrower).
 
     Returns:
-        The batches in order: each a run of the longest-first order, the widest of them as
-        narrow as that many batches allow.
+        The batches in order: each a run of the longest-first order, the widest of them (an
+        input over the budget aside) as narrow as that many batches allow.
 
     Raises:
         InputError: The budget, size or workers is below 1.
@@ -94,8 +95,10 @@ def batches(
         return []
     wanted = workers * math.ceil(len(_fill(order, tokens, budget, size)) / workers)
     # The narrowest width that still needs no more than `wanted` batches (a wider one never
-    # needs more batches, so a binary search finds it).
-    low, high = min(tokens[order[0]], budget), budget
+    # needs more batches, so a binary search finds it); none is narrower than the longest input
+    # within the budget.
+    low = max((tokens[i] for i in order if tokens[i] <= budget), default=budget)
+    high = budget
     while low < high:
         middle = (low + high) // 2
         if len(_fill(order, tokens, middle, size)) <= wanted:
