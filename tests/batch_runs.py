@@ -9,7 +9,17 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from conftest import missing
+
+from mtsum.batch.ray_engine import INSTALL, ray_available
 from mtsum.batch.state import STATE_FILE
+
+
+def needs_ray(what: str) -> None:
+    """Skip `what` without Ray, or fail it in CI, which installs it (make install: the ray
+    extra)."""
+    if not ray_available():
+        missing(f"Ray is not installed, and {what} needs it: {INSTALL}")
 
 
 def write_docs(folder: Path, docs: dict[str, str | bytes]) -> Path:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
-import pytest
+from conftest import missing
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 INSTALL = (
@@ -36,16 +36,9 @@ def chromium_path() -> str | None:
     return next((found for name in CHROMIUM_NAMES if (found := shutil.which(name))), None)
 
 
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
 def unavailable(reason: str) -> NoReturn:
     """Skip, or fail in CI, naming what to install."""
-    message = f"no browser for the HTML report tests: {reason}; {INSTALL}"
-    if in_ci():
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
+    missing(f"no browser for the HTML report tests: {reason}; {INSTALL}")
 
 
 @contextlib.contextmanager

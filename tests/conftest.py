@@ -7,13 +7,23 @@ through the public path, batching, ordering, splitting, flags and formats.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "seeds" / "000_91e72526449f324a.txt"
 SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def missing(message: str) -> NoReturn:
+    """Skip a test whose tool is missing, or fail it when ``CI`` is set: CI must run them all."""
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
 
 ENGLISH_TRAINING = [
     "The Russian Security Council secretary began a visit to Tehran on Wednesday.",

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from batch_runs import done_ids, wait_for, write_docs
+from batch_runs import done_ids, needs_ray, wait_for, write_docs
 from typer.testing import CliRunner
 
 from mtsum.backends.base import FunctionModel
@@ -35,7 +35,6 @@ from mtsum.batch.ray_engine import (
     RayEngine,
     WorkerResult,
     _Job,
-    ray_available,
 )
 from mtsum.batch.state import STATE_FILE
 from mtsum.cli import app
@@ -55,18 +54,10 @@ ENGLISH = "The minister visited Cairo on Wednesday. He said the talks were fruit
 BAD = "نص".encode() + b"\xff rest"  # not UTF-8 at byte 4
 
 
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
 @pytest.fixture(scope="module")
 def ray_address(mtsum_cache: Path) -> Iterator[str]:
     """A local Ray with 2 CPUs for the module; its address, for a subprocess to join."""
-    if not ray_available():
-        message = f"Ray is not installed, and the ray engine tests need it: {INSTALL}"
-        if in_ci():
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+    needs_ray("the ray engine tests")
     import ray
 
     # The actors inherit the environment Ray starts with: the session's mtsum cache, no network.

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from batch_runs import needs_ray
 from hub_cache import REVISION, build_hub_cache
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -323,17 +324,6 @@ def user_run(command: str, cwd: Path) -> Run:
     )
 
 
-def needs_ray() -> None:
-    """Skip without Ray, except in CI, which installs it (make install: the ray extra)."""
-    from mtsum.batch.ray_engine import INSTALL, ray_available
-
-    if not ray_available():
-        message = f"Ray is not installed, and --engine ray needs it: {INSTALL}"
-        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-
-
 # --- the tests ----------------------------------------------------------------------------------
 
 
@@ -347,7 +337,7 @@ def test_table_is_the_readme() -> None:
 @pytest.mark.parametrize("command", [c for c, case in COMMANDS.items() if case.check is not None])
 def test_readme_command(command: str, workdir: Path) -> None:
     if "--engine ray" in command:
-        needs_ray()
+        needs_ray("--engine ray")
     run = user_run(command, workdir)
     assert run.returncode == 0, run.stderr
     # Only mtsum's own lines (its warnings, batch's closing line): no library noise.
