@@ -114,10 +114,50 @@ def test_forget_all(tmp_path: Path) -> None:
         assert run.records() == []
 
 
-def test_damaged_state_is_an_input_error(tmp_path: Path) -> None:
-    (tmp_path / STATE_FILE).write_bytes(b"garbage, not sqlite\x00" * 100)
-    with pytest.raises(InputError, match="delete it to redo every document"):
+def _damage(path: Path, how: str) -> None:
+    """Damage a state holding rows: as a full disk, a bad copy or a stray write would."""
+    data = path.read_bytes()
+    damaged = {
+        "junk": b"garbage, not sqlite\x00" * 100,
+        "truncated": data[: len(data) // 2],
+        "empty": b"",
+        "pages": data[:4096] + b"\xa5" * (len(data) - 4096),  # header intact, pages not
+    }
+    path.write_bytes(damaged[how])
+
+
+DAMAGE = ["junk", "truncated", "empty", "pages"]
+
+
+@pytest.mark.parametrize("how", DAMAGE)
+def test_damaged_state_is_refused_and_moved_aside_on_request(tmp_path: Path, how: str) -> None:
+    with RunState(tmp_path) as run:
+        for n in range(200):  # rows on several pages
+            run.mark_done(f"doc{n}", H1, "s" * 50)
+    _damage(tmp_path / STATE_FILE, how)
+    damaged = (tmp_path / STATE_FILE).read_bytes()
+    with pytest.raises(InputError) as refused:
         RunState(tmp_path)
+    message = str(refused.value)
+    assert message.startswith(f"{tmp_path / STATE_FILE}: is ") and "\n" not in message
+    assert message.endswith("; rerun with --force to move it aside and redo every document")
+    assert (tmp_path / STATE_FILE).read_bytes() == damaged  # refused: left as it was
+    with RunState(tmp_path, move_aside=True) as run:
+        assert run.records() == []
+        run.mark_done("a", H1, "s")
+        [aside] = tmp_path.glob(f"{STATE_FILE}.damaged-*")
+        assert run.moved is not None and aside.name in run.moved
+    assert aside.read_bytes() == damaged
+    with RunState(tmp_path) as run:
+        assert run.is_done("a", H1, "s") and run.moved is None
+
+
+def test_a_usable_state_is_not_moved_aside(tmp_path: Path) -> None:
+    with RunState(tmp_path) as run:
+        run.mark_done("a", H1, "s")
+    with RunState(tmp_path, move_aside=True) as run:
+        assert run.moved is None and run.is_done("a", H1, "s")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [STATE_FILE]
 
 
 def test_lock_is_exclusive_and_released(tmp_path: Path) -> None:

@@ -3,9 +3,14 @@
 One sqlite file, ``<cache_dir>/translations.sqlite3``, maps (model and revision, backend, compute
 type, generation settings, per-text length bound, source text) to the model's output. Several
 processes may share it: WAL mode lets readers run beside a writer, every write is one short
-``BEGIN IMMEDIATE`` transaction, and a busy timeout makes a writer wait instead of failing. A file
-that is not a database is moved aside as ``translations.sqlite3.corrupt`` and rebuilt empty: it is
-only a cache. The move is reported in `TranslationCache.warnings` and logged; nothing is printed.
+``BEGIN IMMEDIATE`` transaction, and a busy timeout makes a writer wait instead of failing.
+
+It is only a cache, so once open it never fails a translation. A file found damaged, when opened
+or in use (a bad header, or pages corrupted inside), is moved aside as
+``translations.sqlite3.corrupt`` and rebuilt empty. A cache that cannot be read or written (a full
+disk, an I/O error, locked by another process past the timeout) is left alone for the rest of the
+process: every text is then a miss and nothing is stored. Each of these is reported once in
+`TranslationCache.warnings` and logged; nothing is printed.
 
 Example:
     Two runs on one cache folder (None: the default one); the second reads the translation back:
@@ -30,14 +35,13 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
 from mtsum.backends.base import GenerateOptions, ModelInfo, Seq2Seq
-from mtsum.errors import BusyError, InputError, ModelError, MtsumError
+from mtsum.errors import InputError, ModelError
 from mtsum.paths import cache_dir as default_cache_dir
 
 __all__ = [
@@ -116,6 +120,8 @@ class TranslationCache:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.warnings: tuple[str, ...] = ()
+        self._off = False  # set when it could not be used: no reads or writes from then on
+        self._inode: int | None = None  # of the file opened
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = self._open()
@@ -126,52 +132,69 @@ class TranslationCache:
             ) from exc
 
     def _open(self) -> sqlite3.Connection:
-        inode = self.path.stat().st_ino if self.path.exists() else None
+        """Connect (setting ``_inode``), moving a file found damaged aside first."""
+        seen = self.path.stat().st_ino if self.path.exists() else None
         db = _connect(self.path)
         try:
             _init(db)
-            return db
         except sqlite3.DatabaseError as exc:
             db.close()
             # OperationalError (locked, read-only, ...) is not damage; plain DatabaseError is.
             if isinstance(exc, sqlite3.OperationalError):
                 raise
-            reason = str(exc)
-        # Only move the file we found damaged: another process may have rebuilt it already.
-        aside = self.path.with_name(self.path.name + ".corrupt")
-        if inode is not None and self.path.exists() and self.path.stat().st_ino == inode:
-            os.replace(self.path, aside)
-            for suffix in ("-wal", "-shm"):
-                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
-            message = f"translation cache {self.path} was damaged ({reason}); moved to {aside}"
-            self.warnings = (f"{message} and started a new one",)
-            _LOG.warning("%s and started a new one", message)
-        db = _connect(self.path)
-        _init(db)
+            self._move_aside(seen, str(exc))
+            db = _connect(self.path)
+            _init(db)
+        self._inode = self.path.stat().st_ino
         return db
 
+    def _move_aside(self, inode: int | None, reason: str) -> None:
+        """Move the damaged file aside as ``.corrupt`` and warn; only the file found damaged
+        (`inode`): another process may have rebuilt it already."""
+        aside = self.path.with_name(self.path.name + ".corrupt")
+        if inode is None or not self.path.exists() or self.path.stat().st_ino != inode:
+            return
+        os.replace(self.path, aside)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        self._warn(
+            f"translation cache {self.path} was damaged ({reason}); moved to {aside} and started "
+            "a new one"
+        )
+
+    def _warn(self, message: str) -> None:
+        """Add `message` to `warnings` (once) and log it."""
+        if message not in self.warnings:
+            self.warnings = (*self.warnings, message)
+            _LOG.warning("%s", message)
+
     def get_many(self, keys: Sequence[CacheKey]) -> list[str | None]:
-        """Cached outputs for `keys`, in order; None where a key is not cached."""
+        """Cached outputs for `keys`, in order; None where a key is not cached (every key, once
+        the cache could not be used)."""
         digests = [k.digest for k in keys]
         found: dict[str, str] = {}
-        for start in range(0, len(digests), _CHUNK):
-            chunk = digests[start : start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            query = f"SELECT digest, output FROM translations WHERE digest IN ({marks})"
-            with self._guard():
+
+        def select() -> None:
+            for start in range(0, len(digests), _CHUNK):
+                chunk = digests[start : start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                query = f"SELECT digest, output FROM translations WHERE digest IN ({marks})"
                 found.update(self._db.execute(query, chunk).fetchall())
+
+        if not self._use(select):
+            found.clear()
         return [found.get(d) for d in digests]
 
     def put_many(self, items: Sequence[tuple[CacheKey, str]]) -> None:
-        """Store (key, output) pairs in one short transaction; a key already stored is kept."""
+        """Store (key, output) pairs in one short transaction; a key already stored is kept.
+        Nothing is stored once the cache could not be used."""
         now = time.time()
         rows = [
             (k.digest, k.model, k.backend, k.compute_type, k.settings, k.source, out, now)
             for k, out in items
         ]
-        if not rows:
-            return
-        with self._guard():
+
+        def insert() -> None:
             # IMMEDIATE takes the write lock up front, so the busy timeout applies instead of a
             # deadlock error when two readers both try to upgrade to writers.
             self._db.execute("BEGIN IMMEDIATE")
@@ -181,26 +204,48 @@ class TranslationCache:
                 )
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                # sqlite has already rolled back after some errors ("database or disk is
+                # full"): a second ROLLBACK would fail and hide why.
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
 
-    @contextmanager
-    def _guard(self) -> Iterator[None]:
-        try:
-            yield
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise BusyError(
-                    f"translation cache {self.path} stayed locked for {BUSY_TIMEOUT_MS // 1000} s "
-                    "by another process: retry, or pass --no-cache"
-                ) from exc
-            raise MtsumError(
-                f"translation cache {self.path} failed ({exc}): pass --no-cache"
-            ) from exc
-        except sqlite3.DatabaseError as exc:
-            raise MtsumError(
-                f"translation cache {self.path} is damaged ({exc}): delete it or pass --no-cache"
-            ) from exc
+        if rows:
+            self._use(insert)
+
+    def _use(self, step: Callable[[], None]) -> bool:
+        """Run `step` on the database; whether it went through.
+
+        A damaged file is moved aside and rebuilt, and `step` run once more on the new one; a
+        cache that cannot be used (or is damaged again) is left alone from then on. Each is a
+        warning, never an error: the caller goes on without the cache.
+        """
+        for attempt in range(2):
+            if self._off:
+                return False
+            try:
+                step()
+                return True
+            except sqlite3.OperationalError as exc:  # full disk, I/O error, locked too long
+                why = str(exc)
+                if "locked" in why or "busy" in why:
+                    why = f"stayed locked for {BUSY_TIMEOUT_MS // 1000} s by another process"
+                self._give_up(why)
+            except sqlite3.DatabaseError as exc:  # damaged inside: "disk image is malformed"
+                if attempt:
+                    self._give_up(str(exc))
+                    continue
+                try:
+                    self._db.close()
+                    self._move_aside(self._inode, str(exc))
+                    self._db = self._open()
+                except (OSError, sqlite3.Error) as again:
+                    self._give_up(str(again))
+        return False
+
+    def _give_up(self, why: str) -> None:
+        self._off = True
+        self._warn(f"translation cache {self.path} cannot be used ({why}); going on without it")
 
     def __len__(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM translations").fetchone()[0])

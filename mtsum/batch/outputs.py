@@ -11,7 +11,10 @@ Rules:
 
 - mtsum writes into ``OUT_DIR/<id>`` only when it makes that folder now, or when the resume
   state says an earlier run did (`open_document_folder`'s ``ours``). A folder there that mtsum
-  did not make, a symlink, or anything but a folder is refused for that document.
+  did not make, a symlink, or anything but a folder is refused for that document. With
+  ``--force`` a folder that holds nothing but mtsum's output files, its result.json mtsum's
+  record of that id (`holds_only_outputs`: a run whose resume state was lost), is taken as
+  mtsum's.
 - The folder is opened once, without following a link, and checked to be the entry
   ``OUT_DIR/<id>``; every later write, read and delete of the document is made relative to that
   open folder (``dir_fd``), never by path. Swapping ``OUT_DIR/<id>`` for a link to somewhere else
@@ -32,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import json
 import os
 import re
 import secrets
@@ -49,6 +53,7 @@ __all__ = [
     "REPORT_FILES",
     "DocumentFolder",
     "content_hash",
+    "holds_only_outputs",
     "open_document_folder",
     "read_below",
     "unusable_folder",
@@ -85,9 +90,45 @@ def content_hash(data: bytes) -> str:
 
 def unusable_folder(folder: Path, exc: OSError) -> InputError:
     """The error for an output folder that cannot be created or written."""
+    full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    fix = (
+        "make room there and rerun the same command to resume"
+        if full
+        else ("pass a folder you can write to")
+    )
     return InputError(
         f"{display_path(folder)}: cannot be used as the output folder ({exc.strerror or exc}); "
-        "pass a folder you can write to"
+        f"{fix}"
+    )
+
+
+def holds_only_outputs(out: Path, doc_id: str) -> bool:
+    """Whether ``out/<doc_id>`` is what an mtsum run leaves there: a folder (not a link) of
+    regular files named as mtsum names a document's outputs (`OUTPUT_FILES`, or their temporary
+    files), with a result.json that is mtsum's record of `doc_id`. What ``--force`` takes as
+    mtsum's when the resume state does not know it (the state was lost or moved aside)."""
+    folder = out / doc_id
+    try:
+        if not stat.S_ISDIR(os.lstat(folder).st_mode):
+            return False
+        with os.scandir(folder) as entries:
+            plain = all(
+                (e.name in OUTPUT_FILES or _LEFTOVER.fullmatch(e.name))
+                and e.is_file(follow_symlinks=False)
+                for e in entries
+            )
+    except OSError:
+        return False
+    data = read_below(out, f"{doc_id}/result.json") if plain else None
+    try:
+        record = json.loads(data.decode("utf-8")) if data is not None else None
+    except ValueError:
+        return False
+    return (
+        isinstance(record, dict)
+        and isinstance(record.get("mtsum"), str)
+        and record.get("id") == doc_id
+        and isinstance(record.get("input_hash"), str)
     )
 
 
@@ -224,7 +265,7 @@ def open_document_folder(out: Path, doc_id: str, *, ours: bool) -> DocumentFolde
         try:
             os.mkdir(doc_id, 0o777, dir_fd=out_fd)
         except FileExistsError:
-            _check_existing(_lstat(doc_id, out_fd, shown), shown, ours=ours)
+            _check_existing(_lstat(doc_id, out_fd, shown), folder, shown, ours=ours)
         except OSError as exc:
             raise InputError(f"{shown}: cannot be created ({exc.strerror or exc})") from None
         try:
@@ -316,7 +357,7 @@ def _lstat(name: str, dir_fd: int | None, shown: str) -> os.stat_result:
         raise InputError(f"{shown}: cannot be used ({exc.strerror or exc})") from None
 
 
-def _check_existing(info: os.stat_result, shown: str, *, ours: bool) -> None:
+def _check_existing(info: os.stat_result, folder: Path, shown: str, *, ours: bool) -> None:
     """Refuse an existing entry OUT_DIR/<id> that mtsum must not write into."""
     if stat.S_ISLNK(info.st_mode):
         raise InputError(
@@ -324,6 +365,11 @@ def _check_existing(info: os.stat_result, shown: str, *, ours: bool) -> None:
             "this document"
         )
     if not ours:
+        if stat.S_ISDIR(info.st_mode) and holds_only_outputs(folder.parent, folder.name):
+            raise InputError(
+                f"{shown} holds mtsum's files, but the resume state does not know it; pass "
+                "--force to redo it there, or move it away"
+            )
         raise InputError(f"{shown} exists and was not made by mtsum; move it or pass another --out")
     if not stat.S_ISDIR(info.st_mode):
         raise InputError(f"{shown}: is not a folder; remove it to redo this document")
@@ -335,7 +381,7 @@ def _open_by_path(out: Path, folder: Path, *, ours: bool) -> DocumentFolder:
     try:
         folder.mkdir()
     except FileExistsError:
-        _check_existing(_lstat(str(folder), None, shown), shown, ours=ours)
+        _check_existing(_lstat(str(folder), None, shown), folder, shown, ours=ours)
     except OSError as exc:
         raise InputError(f"{shown}: cannot be created ({exc.strerror or exc})") from None
     if folder.is_symlink() or not folder.is_dir() or folder.resolve().parent != out.resolve():

@@ -8,12 +8,17 @@
    first, so that a busy one is refused at once and its state is read under the lock; a new one
    is created only after step 5, so that a model that cannot load leaves nothing behind.
 4. `plan`: against the resume state, which documents an earlier run finished (skipped, their
-   result.json read back) and which to run, with why a finished one is redone.
+   result.json read back) and which to run, with why a finished one is redone. With ``force``, a
+   state file that cannot be used is moved aside (`RunState`'s ``move_aside``), and a document
+   folder the state does not know but that holds only mtsum's files is taken as mtsum's
+   (`adopt`).
 5. `load_models`: once, and only if some document needs work.
 6. `run_tasks`: `mtsum.batch.document.run_document` for each document to run (translate,
    summarize, align, score; write its files atomically; record it in the state), the recorded
    outcome for each skipped one. A kill loses at most the document in progress.
-7. `write_report`: report.json, report.csv, report.md and index.html.
+7. `write_report`: report.json, report.csv, report.md and index.html. A run whose every
+   document failed says in its report (and so on stderr) when it replaces the report of an
+   earlier run that had finished documents.
 
 With the Ray engine (`mtsum.batch.ray_engine`), steps 1 to 4 and 7 are the same; 5 and 6 become
 `remote_results`, the documents that need the models run by a pool of Ray actors (each loads the
@@ -38,7 +43,13 @@ from mtsum.backends.cache import CachingTranslator, TranslationCache
 from mtsum.batch.document import DocResult, Models, record_document, run_document, state_key
 from mtsum.batch.inputs import Document, scan_folder
 from mtsum.batch.lock import RunLock
-from mtsum.batch.outputs import OUTPUT_FILES, REPORT_FILES, read_below, write_report_file
+from mtsum.batch.outputs import (
+    OUTPUT_FILES,
+    REPORT_FILES,
+    holds_only_outputs,
+    read_below,
+    write_report_file,
+)
 from mtsum.batch.ray_engine import RayEngine, WorkerResult, died_result, ray_results
 from mtsum.batch.records import (
     BatchReport,
@@ -59,6 +70,7 @@ __all__ = [
     "CacheUse",
     "Outcome",
     "Task",
+    "adopt",
     "load_models",
     "plan",
     "record_remote",
@@ -170,6 +182,20 @@ def _task(
         return Task(doc, signature)
     names = ", ".join(Path(f.path).name for f in changed)
     return Task(doc, signature, note=f"redone: {names} changed or deleted since the last run")
+
+
+def adopt(tasks: Sequence[Task], state: RunState) -> None:
+    """Record as mtsum's (failed, to be redone) each document folder that `state` does not know
+    but that holds nothing but mtsum's output files (`holds_only_outputs`): a run whose state was
+    lost or moved aside left it. For ``--force`` only, which redoes every document anyway."""
+    for task in tasks:
+        doc = task.doc
+        if state.get(doc.id) is None and holds_only_outputs(state.out_dir, doc.id):
+            key = state_key(task.signature)
+            state.mark_failed(doc.id, doc.input_hash, key, error=_ADOPTED)
+
+
+_ADOPTED = "its folder held mtsum's files that the resume state did not know; redone by --force"
 
 
 def _missing_outputs(doc_id: str, outputs: Sequence[OutputFile]) -> list[str]:
@@ -343,6 +369,22 @@ def write_report(out: Path, report: BatchReport) -> None:
         write_report_file(out, name, render(report))
 
 
+def _replaced_finished(out: Path, rows: Sequence[DocRow]) -> str | None:
+    """A warning when every document of this run failed and the run report it replaces had
+    finished ones (ok or skipped); else None."""
+    if not rows or any(row.status != "failed" for row in rows):
+        return None
+    data = read_below(out, REPORT_FILES[0])  # report.json
+    try:
+        counts = json.loads(data.decode("utf-8"))["counts"] if data is not None else {}
+        finished = int(counts.get("ok", 0)) + int(counts.get("skipped", 0))
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+    if finished <= 0:
+        return None
+    return f"every document failed; this report replaces one with {finished} documents finished"
+
+
 def _create(lock: RunLock) -> RunState:
     """Lock a new OUT_DIR, creating it, and start its resume state."""
     lock.acquire()
@@ -437,7 +479,7 @@ def run_batch(
         used = os.path.lexists(out / STATE_FILE)
         if lock.path.exists() or used:  # an OUT_DIR used before
             lock.acquire()
-            state = RunState(out) if used else None
+            state = RunState(out, move_aside=force) if used else None
         tasks = plan(docs, signatures, state, force=force)
         if engine is None:
             models = load_models(tasks, translator=translator, summarizer=summarizer, cache=cache)
@@ -446,6 +488,8 @@ def run_batch(
                 # Another run may have finished some documents meanwhile. What is left to run is
                 # a part of what was planned above, so the models loaded there cover it.
                 tasks = plan(docs, signatures, state, force=force)
+            if force:
+                adopt(tasks, state)
             outcomes = run_tasks(tasks, models, settings, state, progress=progress)
             cached = models.cached if models is not None else None
             used = CacheUse(
@@ -468,11 +512,14 @@ def run_batch(
                 if state is None:
                     state = _create(lock)  # now that the actors have loaded the models
                     tasks = plan(docs, signatures, state, force=force)  # as above
+                if force:
+                    adopt(tasks, state)
                 arrived = results if first is None else itertools.chain([first], results)
                 outcomes, used = record_remote(tasks, arrived, settings, state, progress=progress)
             finally:
                 results.close()  # stops a Ray started for this run, whatever happened
         rows = [o.row for o in outcomes]
+        notes = (state.moved if state is not None else None, _replaced_finished(out, rows))
         report = BatchReport(
             input_dir=display_path(source),
             out_dir=display_path(out),
@@ -482,7 +529,7 @@ def run_batch(
             seconds=time.perf_counter() - started,
             cache_hits=used.hits,
             cache_misses=used.misses,
-            warnings=used.warnings,
+            warnings=(*(n for n in notes if n is not None), *used.warnings),
         )
         write_report(out, report)
         return report

@@ -5,16 +5,24 @@ input bytes, the settings signature it ran under, "ok" or "failed", the error, w
 how long it took, and the output files written (with their sha256). A rerun skips a document only
 when `RunState.is_done` says so; ``--force`` is the caller ignoring it. One writer at a time is
 `mtsum.batch.lock`'s job.
+
+A state file that cannot be used (damaged, empty, a link, not a regular file, another program's
+database) is refused, and the message says how to go on: ``--force``, whose `RunState` is made
+with ``move_aside``, which renames the file to ``.mtsum-state.sqlite3.damaged-<UTC time>`` (never
+deleting or following it) and starts a new state. A state that cannot be written (a full disk) is
+an `InputError` saying so; what was recorded before stays recorded.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
 import stat
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -33,6 +41,7 @@ __all__ = [
 ]
 
 STATE_FILE = ".mtsum-state.sqlite3"
+_RECOVERY = "rerun with --force to move it aside and redo every document"
 _COLUMNS = "doc_id, content_hash, settings, status, error, finished, duration_s, outputs"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -67,34 +76,96 @@ class DocRecord:
 class RunState:
     """The resume state of one output folder (created on first use).
 
+    Args:
+        out_dir: The output folder (created if missing).
+        move_aside: A state file that cannot be used is renamed to
+            ``.mtsum-state.sqlite3.damaged-<UTC time>`` and a new state started, instead of
+            refused; ``moved`` then says so (a warning for the run report).
+
     Raises:
-        InputError: The state file cannot be opened, is damaged, is a symlink or not a regular
-            file, or is some other SQLite database.
+        InputError: The folder or the state cannot be created or written (e.g. a full disk), or,
+            without `move_aside`, the state file is damaged, empty, a symlink, not a regular file,
+            or some other SQLite database.
     """
 
-    def __init__(self, out_dir: str | Path) -> None:
+    def __init__(self, out_dir: str | Path, *, move_aside: bool = False) -> None:
         # Absolute once, here: output paths are recorded relative to this folder, so a relative
         # OUT_DIR must not be joined to them a second time, whatever the working directory.
         self.out_dir = Path(out_dir).absolute()
         self.path = self.out_dir / STATE_FILE
-        shown = display_path(self.path)
+        self.moved: str | None = None
+        self._shown = display_path(self.path)
+        try:
+            self._db = self._open()
+        except _Unusable as exc:
+            if not move_aside:
+                raise InputError(f"{self._shown}: {exc}; {_RECOVERY}") from None
+            aside = self._move_aside()
+            self.moved = f"{self._shown} {exc}: moved it to {aside.name} and started a new one"
+            self._db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
         try:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             _check_state_file(self.path)
+            new = not os.path.lexists(self.path)
             # Rollback journal, not WAL: the lock keeps writers single, and OUT_DIR stays free of
             # -wal/-shm files between runs.
-            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
         except OSError as exc:
             raise unusable_folder(self.out_dir, exc) from None
         except sqlite3.Error as exc:
-            raise InputError(
-                f"cannot use resume state {shown} ({exc}): delete it to redo every document"
-            ) from exc
+            raise self._unwritable(exc) from exc
         try:
-            _open_schema(self._db, shown)
+            _open_schema(db)
+        except sqlite3.OperationalError as exc:  # a full disk, a read-only file: not damage
+            db.close()
+            if new:  # an empty file left here would be refused as damaged by the rerun
+                for suffix in ("-journal", ""):
+                    with contextlib.suppress(OSError):
+                        os.unlink(f"{self.path}{suffix}")
+            raise self._unwritable(exc) from exc
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            raise _Unusable(f"is a damaged resume state ({exc})") from exc
         except BaseException:
-            self._db.close()
+            db.close()
             raise
+        return db
+
+    def _move_aside(self) -> Path:
+        """Rename the state file (and any journal beside it) to a free ``.damaged-<time>``."""
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        aside = self.path.with_name(f"{STATE_FILE}.damaged-{stamp}")
+        n = 0
+        while any(os.path.lexists(f"{aside}{s}") for s in ("", "-journal", "-wal", "-shm")):
+            n += 1
+            aside = self.path.with_name(f"{STATE_FILE}.damaged-{stamp}-{n}")
+        try:
+            for suffix in ("-journal", "-wal", "-shm", ""):  # the database last
+                if os.path.lexists(f"{self.path}{suffix}"):
+                    os.rename(f"{self.path}{suffix}", f"{aside}{suffix}")
+        except OSError as exc:
+            raise unusable_folder(self.out_dir, exc) from None
+        return aside
+
+    def _unwritable(self, exc: sqlite3.Error) -> InputError:
+        return InputError(
+            f"{self._shown}: cannot be written ({exc}); make room there (or fix its permissions) "
+            "and rerun the same command to resume"
+        )
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """sqlite's errors in use as `InputError`s: the state cannot be written, or is damaged."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:  # "database or disk is full", "disk I/O error"
+            raise self._unwritable(exc) from exc
+        except sqlite3.DatabaseError as exc:
+            raise InputError(
+                f"{self._shown}: is a damaged resume state ({exc}); {_RECOVERY}"
+            ) from exc
 
     def is_done(self, doc_id: str, content_hash: str, settings: str) -> bool:
         """Whether `doc_id` can be skipped.
@@ -162,25 +233,27 @@ class RunState:
 
     def get(self, doc_id: str) -> DocRecord | None:
         """The record of `doc_id`, or None if it never finished."""
-        row = self._db.execute(
-            f"SELECT {_COLUMNS} FROM documents WHERE doc_id = ?", (doc_id,)
-        ).fetchone()
+        with self._guard():
+            row = self._db.execute(
+                f"SELECT {_COLUMNS} FROM documents WHERE doc_id = ?", (doc_id,)
+            ).fetchone()
         return None if row is None else _record(row)
 
     def records(self) -> list[DocRecord]:
         """Every record, sorted by document id."""
-        return [
-            _record(r)
-            for r in self._db.execute(f"SELECT {_COLUMNS} FROM documents ORDER BY doc_id")
-        ]
+        with self._guard():
+            rows = self._db.execute(f"SELECT {_COLUMNS} FROM documents ORDER BY doc_id").fetchall()
+        return [_record(r) for r in rows]
 
     def forget(self, doc_id: str) -> None:
         """Drop the record of `doc_id`, as if it had never run."""
-        self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+        with self._guard():
+            self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
 
     def forget_all(self) -> None:
         """Drop every record, so that every document runs again."""
-        self._db.execute("DELETE FROM documents")
+        with self._guard():
+            self._db.execute("DELETE FROM documents")
 
     def _output(self, path: str | Path | OutputFile) -> OutputFile:
         if isinstance(path, OutputFile):
@@ -200,9 +273,11 @@ class RunState:
         return OutputFile(path=relative, sha256=content_hash(data))
 
     def _put(self, row: tuple[Any, ...]) -> None:
-        self._db.execute(
-            f"INSERT OR REPLACE INTO documents ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row
-        )
+        with self._guard():
+            self._db.execute(
+                f"INSERT OR REPLACE INTO documents ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
 
     def close(self) -> None:
         """Close the state file."""
@@ -217,33 +292,44 @@ class RunState:
         self.close()
 
 
+class _Unusable(Exception):
+    """The state file is there but is no usable mtsum resume state (the message says why)."""
+
+
 def _check_state_file(path: Path) -> None:
-    """Refuse a state path that sqlite would follow elsewhere or cannot hold a database."""
+    """Refuse a state path that sqlite would follow elsewhere, cannot hold a database, or that
+    is empty (sqlite would take it for a new state, and every folder for someone else's)."""
     try:
         info = os.lstat(path)
     except FileNotFoundError:
         return
-    if stat.S_ISLNK(info.st_mode) or not stat.S_ISREG(info.st_mode):
-        kind = "a symlink" if stat.S_ISLNK(info.st_mode) else "not a regular file"
-        raise InputError(
-            f"{display_path(path)}: is {kind}, not an mtsum resume state; delete it to redo "
-            "every document"
-        )
+    if stat.S_ISLNK(info.st_mode):
+        raise _Unusable("is a symlink, not an mtsum resume state")
+    if not stat.S_ISREG(info.st_mode):
+        raise _Unusable("is not a regular file, not an mtsum resume state")
+    if info.st_size == 0:
+        raise _Unusable("is empty, not an mtsum resume state")
 
 
-def _open_schema(db: sqlite3.Connection, shown: str) -> None:
-    """Create the table in a new state; refuse a database that holds anything else."""
-    not_ours = InputError(f"{shown} is not an mtsum resume state; delete it to redo every document")
-    try:
-        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if tables - {"documents"}:
-            raise not_ours
-        db.execute(_SCHEMA)
-        columns = [r[1] for r in db.execute("PRAGMA table_info(documents)")]
-    except sqlite3.Error as exc:
-        raise InputError(
-            f"cannot use resume state {shown} ({exc}): delete it to redo every document"
-        ) from exc
+def _open_schema(db: sqlite3.Connection) -> None:
+    """Create the table in a new state; refuse a database that holds anything else or whose
+    pages are damaged.
+
+    Raises:
+        _Unusable: Another program's database.
+        sqlite3.DatabaseError: A damaged one (OperationalError: one that cannot be written).
+    """
+    not_ours = _Unusable("is not an mtsum resume state")
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if tables - {"documents"}:
+        raise not_ours
+    # Damage past the first page (a truncated or overwritten file) shows here, before any model
+    # loads; the state holds one short row per document, so the check is quick.
+    problems = [r[0] for r in db.execute("PRAGMA quick_check")]
+    if problems != ["ok"]:
+        raise sqlite3.DatabaseError("; ".join(map(str, problems[:3])))
+    db.execute(_SCHEMA)
+    columns = [r[1] for r in db.execute("PRAGMA table_info(documents)")]
     if columns != [c.strip() for c in _COLUMNS.split(",")]:
         raise not_ours
 
