@@ -325,3 +325,55 @@ def test_a_model_without_whole_workloads_gets_its_batches_one_at_a_time(tmp_path
         asks = [Request(text=t, tokens=len(t) + 1, bound=9) for t in ["aaaa", "b", "aaaa"]]
         assert generate(cached, asks, OPTIONS, batch_tokens=5) == ["AAAA", "B", "AAAA"]
     assert inner.calls == 2 and seen == ["aaaa", "b"]  # two batches; the repeat from the cache
+
+
+def _damage_inside(path: Path) -> None:
+    """Corrupt every page but the first: the header reads, the rows do not."""
+    data = path.read_bytes()
+    path.write_bytes(data[:4096] + b"\xa5" * (len(data) - 4096))
+
+
+def _filled(path: Path) -> list[str]:
+    texts = [f"text {n} " * 40 for n in range(100)]  # rows over many pages
+    with TranslationCache(path) as cache:
+        CachingTranslator(upper_model(), cache).generate(texts, OPTIONS, max_new_tokens=[5] * 100)
+    return texts
+
+
+def test_file_damaged_inside_is_moved_aside_and_rebuilt_in_use(tmp_path: Path) -> None:
+    path = tmp_path / CACHE_FILE
+    texts = _filled(path)
+    _damage_inside(path)
+    damaged = path.read_bytes()
+    seen: list[str] = []
+    with TranslationCache(path) as cache:
+        model = CachingTranslator(upper_model(seen), cache)
+        for _ in range(2):  # the second call is answered by the rebuilt cache
+            assert model.generate(texts, OPTIONS, max_new_tokens=[5] * 100) == [
+                t.upper() for t in texts
+            ]
+        assert cache.warnings == (
+            f"translation cache {path} was damaged (database disk image is malformed); moved to "
+            f"{path}.corrupt and started a new one",
+        )
+        assert len(seen) == 100 and len(cache) == 100
+    assert (tmp_path / (CACHE_FILE + ".corrupt")).read_bytes() == damaged
+
+
+def test_batch_over_a_cache_damaged_inside_warns_once(tmp_path: Path) -> None:
+    from batch_runs import write_docs
+
+    from mtsum.batch import run_batch
+
+    arabic = "زار وزير الخارجية القاهرة يوم الأربعاء.\n\nوقال إن المحادثات كانت مثمرة.\n"
+    inp = write_docs(tmp_path / "in", {f"{n}.txt": arabic * (i + 1) for i, n in enumerate("abc")})
+    _filled(tmp_path / "cache" / CACHE_FILE)
+    _damage_inside(tmp_path / "cache" / CACHE_FILE)
+    summarizer = FunctionModel(lambda xs: [" ".join(x.split()[:5]) + "." for x in xs])
+    with open_cache(tmp_path / "cache") as cache:
+        report = run_batch(
+            inp, tmp_path / "out", translator=upper_model(), summarizer=summarizer, cache=cache
+        )
+    assert [row.status for row in report.documents] == ["ok", "ok", "ok"]
+    [warning] = report.warnings
+    assert "was damaged (database disk image is malformed); moved to" in warning

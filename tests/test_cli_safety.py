@@ -151,3 +151,41 @@ def test_closed_stdin_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert run.returncode == 3
     assert run.stderr == "mtsum: error: stdin is closed; pipe a document in, or name a file\n"
+
+
+def test_damaged_resume_state_advice_works(tmp_path: Path, bart_dir: Path) -> None:
+    """A damaged state is refused with advice; following it (as a user reads it) redoes every
+    document, keeps the damaged file aside, and the next run resumes."""
+    cwd = tmp_path / "work"
+    (cwd / "docs").mkdir(parents=True)
+    for name in ("one", "two"):
+        (cwd / "docs" / f"{name}.txt").write_text(f"The {name} river rose. Schools closed.\n")
+    env = {**os.environ, "MTSUM_CACHE_DIR": str(tmp_path / "cache")}
+    args = ["batch", "docs", "--out", "out", "--sum-model", str(bart_dir), "--sum-beams", "1"]
+    args += ["--max-words", "8", "--threads", "1", "--backend", "transformers"]
+
+    def batch(*more: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "mtsum", *args, *more]
+        return subprocess.run(
+            command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+        )
+
+    assert batch().returncode == 0
+    state = cwd / "out" / ".mtsum-state.sqlite3"
+    state.write_bytes(b"overwritten by something else\n" * 200)
+    report = (cwd / "out" / "report.md").read_bytes()
+    refused = batch()
+    assert refused.returncode == 3 and refused.stderr == (
+        "mtsum: error: out/.mtsum-state.sqlite3: is a damaged resume state (file is not a "
+        "database); rerun with --force to move it aside and redo every document\n"
+    )
+    assert (cwd / "out" / "report.md").read_bytes() == report
+    forced = batch("--force")
+    assert forced.returncode == 0, forced.stderr
+    [warning, done] = forced.stderr.splitlines()
+    assert warning.startswith("mtsum: warning: out/.mtsum-state.sqlite3 is a damaged resume state")
+    assert "moved it to .mtsum-state.sqlite3.damaged-" in warning
+    assert done.startswith("mtsum: 2 documents (2 ok, 0 skipped, 0 failed)")
+    assert len(list((cwd / "out").glob(".mtsum-state.sqlite3.damaged-*"))) == 1
+    again = batch()
+    assert again.returncode == 0 and "(0 ok, 2 skipped, 0 failed)" in again.stderr

@@ -27,7 +27,7 @@ from mtsum.batch.inputs import _unique_ids
 from mtsum.batch.lock import LOCK_FILE
 from mtsum.batch.state import STATE_FILE
 from mtsum.cli import app
-from mtsum.errors import InputError
+from mtsum.errors import InputError, ModelError
 from mtsum.sources import MAX_ID_BYTES, document_id, is_reference
 
 ARABIC = "زار وزير الخارجية القاهرة يوم الأربعاء.\n\nوقال إن المحادثات كانت مثمرة.\n"
@@ -497,11 +497,89 @@ def test_state_that_is_another_database_is_refused(scene: Scene, linked: bool) -
         (scene.out / STATE_FILE).symlink_to(other)
         scene.before = scene.outside()
     kept = other.read_bytes()
-    shown = "is a symlink" if linked else "is not an mtsum resume state; delete it to redo"
+    shown = "is a symlink" if linked else "is not an mtsum resume state; rerun with --force to"
     with pytest.raises(InputError, match=shown):
         scene.run()
     assert other.read_bytes() == kept and not (scene.out / "a").exists()
     scene.assert_contained()
+
+
+STATE_DAMAGE = {
+    "junk": lambda data: b"garbage, not sqlite\x00" * 100,
+    "truncated": lambda data: data[: len(data) // 2],
+    "empty": lambda data: b"",
+    "pages": lambda data: data[:4096] + b"\xa5" * (len(data) - 4096),  # header intact
+}
+
+
+@pytest.mark.parametrize("how", list(STATE_DAMAGE))
+def test_damaged_state_advice_works(scene: Scene, how: str) -> None:
+    for name in ("a.txt", "b.txt", "c.txt"):
+        scene.add(name)
+    assert [r.status for r in scene.run().documents] == ["ok"] * 3
+    state = scene.out / STATE_FILE
+    state.write_bytes(STATE_DAMAGE[how](state.read_bytes()))
+    before = snapshot(scene.out)
+    with pytest.raises(InputError, match="rerun with --force to move it aside and redo every"):
+        scene.run()
+    assert snapshot(scene.out) == before  # refused before anything: the report is the last one
+    report = scene.run(force=True)  # the advice, followed
+    assert rows(report) == {doc: ("ok", None) for doc in "abc"}
+    [aside] = scene.out.glob(f"{STATE_FILE}.damaged-*")
+    assert aside.read_bytes() == before[STATE_FILE]
+    assert [w for w in report.warnings if aside.name in w and "moved it to" in w]
+    assert [r.status for r in scene.run().documents] == ["skipped"] * 3
+    scene.assert_contained()
+
+
+def test_deleted_state_then_force_redoes_the_folders_mtsum_left(scene: Scene) -> None:
+    scene.add("a.txt")
+    scene.add("b.txt")
+    scene.run()
+    (scene.out / STATE_FILE).unlink()
+    mine = scene.out / "c"  # a user's folder, with a file named as mtsum's, is never adopted
+    mine.mkdir()
+    (mine / "summary.txt").write_text("My own.\n", encoding="utf-8")
+    scene.add("c.txt")
+    refused = scene.run()
+    assert rows(refused)["a"] == (
+        "failed",
+        f"{scene.out.absolute() / 'a'} holds mtsum's files, but the resume state does not know "
+        "it; pass --force to redo it there, or move it away",
+    )
+    assert "was not made by mtsum" in (rows(refused)["c"][1] or "")
+    forced = scene.run(force=True)
+    assert [r.status for r in forced.documents] == ["ok", "ok", "failed"]
+    assert (mine / "summary.txt").read_text(encoding="utf-8") == "My own.\n"
+    assert [r.status for r in scene.run().documents] == ["skipped", "skipped", "failed"]
+
+
+def test_all_failed_run_says_it_replaced_a_report_with_finished_documents(scene: Scene) -> None:
+    scene.add("a.txt")
+    scene.add("b.txt")
+    scene.run()
+
+    def broken(texts: list[str]) -> list[str]:
+        raise ModelError("the summarizer broke")
+
+    report = run_batch(
+        scene.input,
+        scene.out,
+        translator=models()["translator"],
+        summarizer=FunctionModel(broken),
+        force=True,
+    )
+    assert report.failed == 2
+    note = "every document failed; this report replaces one with 2 documents finished"
+    assert note in report.warnings
+    assert note in (scene.out / "report.md").read_text(encoding="utf-8")
+    again = run_batch(
+        scene.input,
+        scene.out,
+        translator=models()["translator"],
+        summarizer=FunctionModel(broken),
+    )
+    assert again.failed == 2 and not again.warnings  # it replaced an all-failed one: nothing lost
 
 
 def test_state_with_other_tables_too_is_refused(scene: Scene) -> None:

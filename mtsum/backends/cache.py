@@ -175,6 +175,7 @@ class TranslationCache:
         found: dict[str, str] = {}
 
         def select() -> None:
+            found.clear()  # nothing from a try that failed part way
             for start in range(0, len(digests), _CHUNK):
                 chunk = digests[start : start + _CHUNK]
                 marks = ",".join("?" * len(chunk))

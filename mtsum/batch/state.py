@@ -94,7 +94,7 @@ class RunState:
         self.out_dir = Path(out_dir).absolute()
         self.path = self.out_dir / STATE_FILE
         self.moved: str | None = None
-        self._shown = display_path(self.path)
+        self._shown = display_path(Path(out_dir) / STATE_FILE)  # as the caller named it
         try:
             self._db = self._open()
         except _Unusable as exc:

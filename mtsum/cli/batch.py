@@ -2,9 +2,10 @@
 
 Exit codes as in `mtsum.cli._app`: 0 every document ok (or finished by an earlier run), 1 some
 documents failed (their rows in OUT_DIR/report.md say why), 2 --engine ray without Ray installed
-(or --ray-address or --workers without it), 3 INPUT_DIR missing or without documents, a Ray
-cluster that cannot be joined, or an unreadable --hyp/--ref file, 4 a model unavailable (nothing
-is written), 5 another batch holds OUT_DIR.
+(or --ray-address or --workers without it), 3 INPUT_DIR missing or without documents, OUT_DIR
+that cannot be written (a full disk), its resume state damaged or not mtsum's (--force moves it
+aside), a Ray cluster that cannot be joined, or an unreadable --hyp/--ref file, 4 a model
+unavailable (nothing is written), 5 another batch holds OUT_DIR.
 """
 
 from __future__ import annotations
@@ -89,7 +90,12 @@ def batch_command(
     backend: BackendOpt = Backend.auto,
     compute_type: ComputeTypeOpt = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Redo every document, even those already finished.")
+        bool,
+        typer.Option(
+            "--force",
+            help="Redo every document, even those already finished; a damaged resume state is "
+            "moved aside.",
+        ),
     ] = False,
     cache_dir: BatchCacheDir = None,
     no_cache: Annotated[
