@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import socket
+import threading
 import time
 import warnings
 from collections.abc import Generator, Sequence
@@ -352,6 +354,10 @@ def _join(ray: Any, address: str | None) -> bool:
         # "local": a new Ray, even where `ray start` left one running that Ray would join.
         address = "auto" if os.environ.get("RAY_ADDRESS") else "local"
     options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+    # ray.init sets its own SIGTERM handler (sys.exit) in the main thread: the caller's is put
+    # back, so that SIGTERM ends a batch as the caller meant (the CLI: as Ctrl-C does).
+    main = threading.current_thread() is threading.main_thread()
+    sigterm = signal.getsignal(signal.SIGTERM) if main else None
     try:
         ray.init(address=address, configure_logging=False, **options)
     except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -360,6 +366,9 @@ def _join(ray: Any, address: str | None) -> bool:
             f"cannot start or join {where} ({exc}): start the cluster with `ray start --head`, "
             "or pass its address with --ray-address"
         ) from None
+    finally:
+        if sigterm is not None:
+            signal.signal(signal.SIGTERM, sigterm)
     return address == "local"
 
 

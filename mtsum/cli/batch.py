@@ -4,7 +4,8 @@ Exit codes as in `mtsum.cli._app`: 0 every document ok (or finished by an earlie
 documents failed (their rows in OUT_DIR/report.md say why), 2 --engine ray without Ray installed
 (or --ray-address or --workers without it), 3 INPUT_DIR missing or without documents, a Ray
 cluster that cannot be joined, or an unreadable --hyp/--ref file, 4 a model unavailable (nothing
-is written), 5 another batch holds OUT_DIR.
+is written), 5 another batch holds OUT_DIR, 130/143/129 stopped by Ctrl-C, SIGTERM or SIGHUP
+(the run report says what finished; a rerun resumes).
 """
 
 from __future__ import annotations
@@ -20,7 +21,15 @@ from typing import Annotated
 
 import typer
 
-from mtsum.cli._app import check_output, command_errors, model_runtime, progress_bar, warn, write
+from mtsum.cli._app import (
+    check_output,
+    command_errors,
+    interrupted_exit,
+    model_runtime,
+    progress_bar,
+    warn,
+    write,
+)
 from mtsum.cli.options import (
     DEFAULT_MT_MODEL,
     DEFAULT_SUM_MODEL,
@@ -59,7 +68,6 @@ __all__ = ["batch_command", "score_command"]
 
 EXIT_SOME_FAILED = 1
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
 def batch_command(
@@ -159,14 +167,14 @@ def batch_command(
                     progress=tell,
                     engine=ray,
                 )
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP: the report is written
             done, total = seen
             typer.echo(
                 f"mtsum: interrupted: {done} of {total} documents finished; rerun the same "
                 "command to resume",
                 err=True,
             )
-            raise typer.Exit(EXIT_INTERRUPTED) from None
+            raise typer.Exit(interrupted_exit(exc)) from None
         finally:
             if cache is not None:
                 cache.close()
