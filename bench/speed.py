@@ -4,6 +4,7 @@ Run from the repository root::
 
     .venv/bin/python bench/speed.py   # ~15-20 min on 2 cores; writes bench/results/speed.json
     .venv/bin/python bench/speed.py --only greedy --rounds 1   # one (c)/(d) ratio, minutes
+    .venv/bin/python bench/speed.py --only dedup   # mtsum translate of 1 and of 40 copies
 
 Every system runs in its own process, one at a time, and times only its work: the model is
 loaded and warmed up (one small untimed call) first. In order:
@@ -413,7 +414,15 @@ def _only(
     """A reduced run (``--only``): just the named (c)/(d) comparisons, each with its sweep."""
     n, d = stats["translation"]["segments"], stats["summarization"]["documents"]
     for part in args["only"]:
-        if part == "summarization":
+        if part == "dedup":
+            import speed_cli
+
+            _say("mtsum translate of the seed, then of 40 copies of it ...")
+            with tempfile.TemporaryDirectory(prefix="mtsum-speed-") as tmp:
+                results["dedup"] = _measured(
+                    "mtsum translate x40", lambda: speed_cli.dedup(Path(tmp), _env())
+                )
+        elif part == "summarization":
             results["summarization"]["beam4"] = _summarization(args, d, baselines=False)
         else:
             beams = 1 if part == "greedy" else None
@@ -454,13 +463,24 @@ def ratios(record: dict[str, Any]) -> str:
     """The (c)/(d) ratios of a reduced run (``--only``), one line each."""
     lines = ["| task | decoding | (c) tokens/s | (d) tokens/s | (c)/(d) | (d) settings |"]
     lines.append("| --- | --- | ---: | ---: | ---: | --- |")
-    for task, rows in record["results"].items():
+    res = record["results"]
+    for task, rows in res.items():
+        if task == "dedup":
+            continue
         for label, row in rows.items():
             c, d = row["c"]["tokens_per_s"], row["d"]["tokens_per_s"]
             decoding = "beam 4" if label == "beam4" else "greedy"
             lines.append(
                 f"| {task} | {decoding} | {c:.1f} | {d:.1f} | {c / d:.2f} | {_settings(row['d'])} |"
             )
+    if "dedup" in res:
+        dd = res["dedup"]
+        lines += [
+            "",
+            f"mtsum translate: 1 article {dd['one']['seconds']:.1f} s, {dd['copies']} copies "
+            f"{dd['copies_run']['seconds']:.1f} s ({dd['copies_over_one']:.2f}x; every copy as "
+            f"alone: {dd['every_copy_as_alone']})",
+        ]
     return "\n".join(lines)
 
 
@@ -545,10 +565,11 @@ def main() -> None:
     parser.add_argument(
         "--only",
         action="append",
-        choices=["beam4", "greedy", "summarization"],
+        choices=["beam4", "greedy", "summarization", "dedup"],
         default=[],
         help="run only this (c)/(d) comparison, with its raw sweep (repeatable); skips (a), "
-        "(b) and the whole commands, and prints the ratios",
+        "(b) and the whole commands, and prints the ratios; dedup: mtsum translate of the seed "
+        "and of 40 copies of it",
     )
     parser.add_argument(
         "--out", type=Path, default=None, help=f"default {RESULTS}, or {PARTIAL} with --only"

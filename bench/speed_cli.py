@@ -142,3 +142,34 @@ def resolve_local(folders: list[Path]) -> dict[str, Any]:
             "megabytes": round(size / 2**20),
         }
     return figures
+
+
+def dedup(work: Path, env: dict[str, str], copies: int = 40) -> dict[str, Any]:
+    """``mtsum translate`` of the seed article, then of a folder of `copies` copies of it.
+
+    Identical segments within one call are translated once (`mtsum.generation.generate`), so
+    the copies should cost one article's model time plus reading, segmenting and writing each
+    copy: the ratio of the two wall times says how close that is (it was about `copies` before).
+    """
+    one, many = work / "one", work / "many"
+    one.mkdir(parents=True)
+    many.mkdir()
+    shutil.copy(SEED, one / "a00.txt")
+    for i in range(copies):
+        shutil.copy(SEED, many / f"a{i:02d}.txt")
+    runs = {}
+    for name, folder in (("one", one), ("copies", many)):
+        out = work / f"{name}.json"
+        command = [MTSUM, "translate", str(folder), "-q", "--format", "json", "-o", str(out)]
+        runs[name] = timed(command, env)
+        runs[name]["command"] = f"mtsum translate {name.upper()}/ -q --format json -o OUT"
+    first, *rest = json.loads((work / "copies.json").read_text(encoding="utf-8"))["documents"]
+    alone = json.loads((work / "one.json").read_text(encoding="utf-8"))["documents"][0]
+    same = all(d["paragraphs"] == alone["paragraphs"] for d in (first, *rest))
+    return {
+        "copies": copies,
+        "one": runs["one"],
+        "copies_run": runs["copies"],
+        "copies_over_one": round(runs["copies"]["seconds"] / runs["one"]["seconds"], 2),
+        "every_copy_as_alone": same,
+    }

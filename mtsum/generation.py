@@ -27,6 +27,10 @@ text's length, rounds them up to a multiple of `BOUND_STEP` (`beam_bound`), so t
 similar length still share batches; a text's output then depends on it alone, whichever texts
 share its batch (the cache, `--threads` and the batch engine may all change those). Each bound's
 requests are batched on their own (`batches`), the largest bound's first.
+
+**Identical requests go to the model once**: the same text with the same bound has the same
+output, whatever shares its batch, so each distinct request is generated once and its output
+given to every copy, in order (40 copies of one article in a call are one article's work).
 """
 
 from __future__ import annotations
@@ -146,7 +150,8 @@ def generate(
         progress: Called as batches finish, with (input tokens done, input tokens in all).
 
     Returns:
-        The outputs, in the order of `requests`.
+        The outputs, in the order of `requests`; identical requests (text and bound) are
+        generated once and share the output.
 
     Raises:
         ModelError: The model returned another number of outputs than it was given inputs.
@@ -154,10 +159,32 @@ def generate(
     Example:
         >>> from mtsum.backends.base import FunctionModel
         >>> model = FunctionModel(lambda texts: [t.upper() for t in texts])
-        >>> asks = [Request(text=t, tokens=len(t.split()) + 1, bound=8) for t in ["a b", "c"]]
-        >>> generate(model, asks, model.defaults, batch_tokens=3)
-        ['A B', 'C']
+        >>> asks = [Request(text=t, tokens=len(t.split()) + 1, bound=8) for t in ["a b", "c", "c"]]
+        >>> generate(model, asks, model.defaults, batch_tokens=3), model.calls
+        (['A B', 'C', 'C'], 2)
     """
+    index: dict[tuple[str, int], int] = {}
+    distinct: list[Request] = []
+    slots = []  # the distinct request that each request is
+    for r in requests:
+        key = (r.text, r.bound)
+        if key not in index:
+            index[key] = len(distinct)
+            distinct.append(r)
+        slots.append(index[key])
+    outputs = _generate(model, distinct, options, batch_tokens, batch_size, progress)
+    return [outputs[j] for j in slots]
+
+
+def _generate(
+    model: Seq2Seq,
+    requests: Sequence[Request],
+    options: GenerateOptions,
+    batch_tokens: int,
+    batch_size: int | None,
+    progress: Progress | None,
+) -> list[str]:
+    """`generate` of requests that are all distinct."""
     outputs = [""] * len(requests)
     if not requests:
         return outputs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -9,9 +10,10 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -816,26 +818,62 @@ def test_kill_9_then_rerun_finishes_the_rest(
     assert not list(out.rglob("*.tmp"))
 
 
-def test_sigint_says_how_far_it_got(tmp_path: Path, marian_dir: Path, bart_dir: Path) -> None:
-    proc, _, _, log = start_batch(tmp_path, marian_dir, bart_dir)
+@contextlib.contextmanager
+def state_held(out: Path) -> Iterator[None]:
+    """The resume state's write lock, held by another connection: the batch stops at its next
+    record until it is released (SQLite waits 30 s for it)."""
+    db = sqlite3.connect(out / STATE_FILE, timeout=10, isolation_level=None)
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        yield
+        db.execute("COMMIT")
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=str)
+def test_signal_says_how_far_it_got_reports_it_and_resumes(
+    tmp_path: Path, marian_dir: Path, bart_dir: Path, signum: signal.Signals
+) -> None:
+    proc, ids, args, log = start_batch(tmp_path, marian_dir, bart_dir)
     out = tmp_path / "out"
     try:
         wait_for(proc, lambda: bool(done_ids(out)), "a document was finished", log)
-        proc.send_signal(signal.SIGINT)
+        # Sent while the batch cannot record another document, so that it is always caught
+        # mid-run however fast it goes; it stops at most one document later.
+        with state_held(out):
+            proc.send_signal(signum)
         proc.wait(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == 130
-    last = log.read_text(encoding="utf-8").strip().splitlines()[-1]
+    stderr = log.read_text(encoding="utf-8")
+    assert proc.returncode == 128 + signum, stderr
+    assert "Traceback" not in stderr
     found = re.fullmatch(
         r"mtsum: interrupted: (\d+) of 10 documents finished; rerun the same command to resume",
-        last,
+        stderr.strip().splitlines()[-1],
     )
-    assert found is not None, last
-    assert 1 <= int(found[1]) < 10
-    assert "Traceback" not in log.read_text(encoding="utf-8")
+    assert found is not None, stderr
+    done = done_ids(out)
+    assert int(found[1]) == len(done) and 1 <= len(done) < len(ids)
+    # The run report says what finished, and that the run was stopped.
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert {d["id"]: d["status"] for d in report["documents"]} == dict.fromkeys(done, "ok")
+    assert (
+        f"interrupted: {len(done)} of 10 documents finished; run again to resume"
+        in (report["warnings"])
+    )
+    kept = {p: p.read_bytes() for d in done for p in (out / d).iterdir()}
+
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    status = {d["id"]: d["status"] for d in report["documents"]}
+    assert status == {d: "skipped" if d in done else "ok" for d in ids}
+    assert {p: p.read_bytes() for p in kept} == kept
+    assert not list(out.rglob("*.tmp"))
 
 
 @pytest.mark.parametrize("where", ["under a file", "a file"])

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -189,3 +191,37 @@ def test_damaged_resume_state_advice_works(tmp_path: Path, bart_dir: Path) -> No
     assert len(list((cwd / "out").glob(".mtsum-state.sqlite3.damaged-*"))) == 1
     again = batch()
     assert again.returncode == 0 and "(0 ok, 2 skipped, 0 failed)" in again.stderr
+
+
+def _catches(pid: int, signum: int) -> bool:
+    """Whether process `pid` has a handler for `signum` (its SigCgt mask in /proc)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    caught = next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(caught, 16) >> (signum - 1) & 1)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads SigCgt from /proc")
+@pytest.mark.parametrize("command", ["translate", "summarize"])
+def test_sigterm_ends_a_command_cleanly(tmp_path: Path, command: str) -> None:
+    # Waiting on stdin, inside the command (its handler is set): stopped there, nothing written.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mtsum", command, "-", "-o", "out.txt"],
+        cwd=tmp_path,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not _catches(proc.pid, signal.SIGTERM):
+            assert proc.poll() is None and time.monotonic() < deadline, "no SIGTERM handler"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 143
+    assert (stdout, stderr) == (b"", b"mtsum: interrupted\n")
+    assert list(tmp_path.iterdir()) == []

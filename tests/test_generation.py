@@ -168,7 +168,7 @@ class Losing(FunctionModel):
 def test_a_model_that_loses_outputs_is_a_model_error() -> None:
     model = Losing(_count)
     with pytest.raises(ModelError, match="function: 1 outputs for 2 inputs"):
-        generate(model, _requests([1, 1]), model.defaults, batch_tokens=10)
+        generate(model, _requests([1, 2]), GREEDY, batch_tokens=100)
 
 
 @dataclass
@@ -219,6 +219,23 @@ def test_a_model_with_workers_gets_every_batch_at_once_evened_out() -> None:
     model.lose = True
     with pytest.raises(ModelError, match="3 outputs for 4 inputs"):
         generate(model, _requests([2, 5, 3, 1]), model.defaults, batch_tokens=18)
+
+
+@pytest.mark.parametrize("model", [Recording(_count), Batching(_count)], ids=["calls", "workload"])
+def test_identical_requests_go_to_the_model_once(model: Recording | Batching) -> None:
+    # Same text and bound: one input, its output fanned back to every copy, in order. The same
+    # text under another bound is another request.
+    requests = [*_requests([2, 3, 2, 2, 3]), Request(text="w w", tokens=3, bound=9)]
+    out = generate(model, requests, GREEDY, batch_tokens=100)
+    assert out == ["2", "3", "2", "2", "3", "2"]
+    if isinstance(model, Recording):
+        given = [
+            (t, b) for texts, _, bounds in model.seen for t, b in zip(texts, bounds, strict=True)
+        ]
+        assert sorted(given) == [("w w", 4), ("w w", 9), ("w w w", 6)]
+    else:  # the whole workload in one call, of the three distinct requests
+        [workload] = model.workloads
+        assert sorted(i for batch in workload["batches"] for i in batch) == [0, 1, 2]
 
 
 def test_beam_search_batches_only_requests_of_one_bound() -> None:

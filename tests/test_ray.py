@@ -145,6 +145,76 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
     proc.wait(timeout=60)
 
 
+# --- two nodes, one lost ------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds actors through /proc")
+def test_two_nodes_one_lost_every_document_once_as_local(
+    tmp_path: Path,
+    marian_dir: Path,
+    bart_dir: Path,
+    mtsum_cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Before the module's own Ray starts (this test comes first): a cluster of two nodes on this
+    # machine, the driver (a `mtsum batch` joining it) on the head. The other node's raylet is
+    # killed, with its actor, mid-run; its documents are tried again on the head.
+    needs_ray("the two-node test")
+    from ray.cluster_utils import Cluster
+
+    monkeypatch.setenv("MTSUM_CACHE_DIR", str(mtsum_cache))  # the nodes' actors inherit these
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    inp, out = tmp_path / "in", tmp_path / "out"
+    ids = many(inp, 8)
+    fast_death = {"health_check_period_ms": 500, "health_check_failure_threshold": 2}
+    # One CPU a node for the two actors (Ray Data spreads them), one more on the head for the
+    # actor that replaces the lost one.
+    cluster = Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 2, "include_dashboard": False, "_system_config": fast_death},
+    )
+    try:
+        other = cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+        raylet = other.all_processes["raylet"][0].process
+        args = cli_args(inp, out, marian_dir, bart_dir, tmp_path / "cache-ray")
+        log = tmp_path / "stderr.txt"
+        command = [*args, "--engine", "ray", "--ray-address", cluster.address, "--workers", "2"]
+        proc = start(command, {}, log)
+        try:
+            wait_for(
+                proc,
+                lambda: bool(done_ids(out)) and bool(actor_pids(raylet.pid)),
+                "a document was finished and the other node ran an actor",
+                log,
+            )
+            lost = actor_pids(raylet.pid)
+            raylet.kill()  # SIGKILL: the node is lost, and what ran there with it
+            for pid in lost:
+                os.kill(pid, signal.SIGKILL)
+            assert len(done_ids(out)) < len(ids), "the kill came too late to test anything"
+            proc.wait(timeout=300)
+        finally:
+            stop(proc)
+        assert proc.returncode == 0, log.read_text(encoding="utf-8")
+    finally:
+        cluster.shutdown()
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert [d["id"] for d in report["documents"]] == ids  # each once
+    assert statuses(out) == dict.fromkeys(ids, "ok")
+
+    local = tmp_path / "local"
+    result = runner.invoke(app, cli_args(inp, local, marian_dir, bart_dir, tmp_path / "cache"))
+    assert result.exit_code == 0, result.output
+    ray_files, local_files = outputs(out), outputs(local)
+    assert ray_files.keys() == local_files.keys()
+    for path, data in local_files.items():
+        if path.endswith("result.json"):
+            assert without_timings(json.loads(data)) == without_timings(json.loads(ray_files[path]))
+        else:  # translation.txt, summary.txt, the reports: byte for byte
+            assert data == ray_files[path], path
+
+
 # --- the same outputs ---------------------------------------------------------------------------
 
 
@@ -246,9 +316,10 @@ def test_driver_killed_then_rerun_redoes_only_the_rest(
     assert not list(out.rglob("*.tmp"))
 
 
-def actor_pids() -> list[int]:
-    """The processes of this module's Ray actors that run `DocumentWorker`: descendants of this
-    process (it started the local Ray), found in /proc by their process title."""
+def actor_pids(root: int | None = None) -> list[int]:
+    """The processes of Ray actors that run `DocumentWorker` below `root` (default: this
+    process, which started the module's local Ray), found in /proc by their process title."""
+    root = os.getpid() if root is None else root
     parents, titles = {}, {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -263,7 +334,7 @@ def actor_pids() -> list[int]:
     def ours(pid: int) -> bool:
         while pid > 1:
             pid = parents.get(pid, 0)
-            if pid == os.getpid():
+            if pid == root:
                 return True
         return False
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+import random
 from pathlib import Path
 
 import pytest
+from recorders import Recording
 
 import mtsum
 from mtsum.backends.base import FunctionModel
@@ -89,8 +91,8 @@ def test_default_budget_is_6144_padded_tokens_over_the_beams(beams: int, budget:
         return texts
 
     model = FunctionModel(echo)
-    # 130 segments of 100 tokens (99 words and the end token), one per line.
-    text = "\n".join(" ".join(f"w{j}" for j in range(99)) + "." for _ in range(130))
+    # 130 distinct segments of 100 tokens (99 words and the end token), one per line.
+    text = "\n".join(" ".join([f"s{i}", *(f"w{j}" for j in range(98))]) + "." for i in range(130))
     options = TranslateOptions(num_beams=beams, retry_no_repeat_ngram=0)
     mtsum.translate([text], model, options=options)
     # As few batches as the budget allows, each within it; never below the segment limit
@@ -99,8 +101,9 @@ def test_default_budget_is_6144_padded_tokens_over_the_beams(beams: int, budget:
 
 
 def test_long_paragraph_split_within_limit_and_all_translated(marian) -> None:
-    words = ("روسيا إيران طهران موسكو العقوبات " * 1000).split()
-    assert len(words) == 5000
+    # In a seeded random order, so that no two pieces are the same (those would go once).
+    pick = random.Random(0).choice
+    words = [pick(["روسيا", "إيران", "طهران", "موسكو", "العقوبات"]) for _ in range(5000)]
     opts = TranslateOptions(
         num_beams=1,
         length_ratio=0.1,
@@ -121,10 +124,12 @@ def test_long_paragraph_split_within_limit_and_all_translated(marian) -> None:
     finally:
         del marian.generate
     [seg] = doc.segments
-    assert seg.pieces == len(seen) > 1
+    assert seg.pieces == len(seen) == len(set(seen)) > 1
     assert max(marian.count_tokens(seen)) <= 128
-    # Every word went into exactly one piece, in order: nothing was cut.
-    assert " ".join(seen).split() == words
+    # Every word went into exactly one piece, in order: nothing was cut (the model sees the
+    # pieces longest first).
+    text = " ".join(words)
+    assert " ".join(sorted(seen, key=text.index)).split() == words
 
 
 def test_split_prefers_clause_punctuation() -> None:
@@ -186,6 +191,18 @@ def test_results_keep_order_across_documents() -> None:
         ["EN(ه و ز ح ط ي.)"],
         ["EN(ك.)"],
     ]
+
+
+def test_identical_documents_are_translated_once(seed_text: str) -> None:
+    # `mtsum translate` of 40 copies of one article took 40 times one article's model time.
+    model = Recording(lambda xs: [f"EN({x})" for x in xs])
+    sentences = [s.text for s in mtsum.segment(seed_text)]
+    text = "\n".join([*sentences, sentences[0]])  # a sentence repeated within the article too
+    docs = mtsum.translate([text] * 40, model)
+    inputs = [t for texts, _, _ in model.seen for t in texts]
+    assert sorted(inputs) == sorted(set(sentences))
+    [alone] = mtsum.translate([text], FunctionModel(lambda xs: [f"EN({x})" for x in xs]))
+    assert all(doc == alone for doc in docs)
 
 
 def test_empty_document_is_an_input_error() -> None:

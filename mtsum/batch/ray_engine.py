@@ -14,10 +14,15 @@ What can go wrong, and what it does:
 
 - A document that fails (its input, a model error on it, a bug) comes back as a failed result,
   like any other; the actor goes on.
-- An actor whose process dies (``kill -9``, out of memory, a lost node) is restarted by Ray
-  (``max_restarts=-1``), loading the models again, and the document it was running is tried
-  again, up to `RETRIES` more times; after that the document alone fails
-  (`died_result`), the others go on.
+- An actor whose process dies (``kill -9``, out of memory, a lost node) is restarted by Ray,
+  loading the models again, and the document it was running is tried again (Ray Data's
+  defaults: actors restarted and their tasks retried without end). mtsum bounds the tries
+  itself: each actor counts every start of a document in `TryCounter`, one small actor beside
+  the driver, and a document started more than `RETRIES` more times fails alone
+  (`died_result`) without running again; the others go on.
+- Every actor runs with ``MALLOC_ARENA_MAX=1`` (`ACTOR_ENV`, set through its runtime_env, as
+  glibc reads it only at start): one C heap arena, so CTranslate2's threads do not each grow
+  their own (see `mtsum.heap`).
 - An actor that cannot load a model, or finds another revision of it than the driver planned
   with, or another mtsum version, sends that error back and the driver raises it
   (`mtsum.errors.ModelError`, exit 4): the resume keys and signatures would not be the driver's.
@@ -30,9 +35,10 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import socket
+import threading
 import time
-import warnings
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from importlib.util import find_spec
@@ -49,10 +55,12 @@ from mtsum.errors import InputError, ModelError, MtsumError
 from mtsum.signature import Signature
 
 __all__ = [
+    "ACTOR_ENV",
     "INSTALL",
     "RETRIES",
     "DocumentWorker",
     "RayEngine",
+    "TryCounter",
     "WorkerResult",
     "died_result",
     "ray_available",
@@ -61,6 +69,7 @@ __all__ = [
 
 INSTALL = 'pip install "mtsum[ray]"'
 RETRIES = 3  # more tries of a document whose actor died while running it
+ACTOR_ENV = {"MALLOC_ARENA_MAX": "1"}  # each actor's environment, on top of its node's
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -150,15 +159,32 @@ def _ray() -> Any:
     return ray
 
 
+class TryCounter:
+    """How many times each document was started, across actors and their restarts: a Ray
+    actor beside the driver (`ray_results` starts one a run), asked by each `DocumentWorker`
+    before it runs a document."""
+
+    def __init__(self) -> None:
+        self.tries: dict[str, int] = {}
+
+    def start(self, doc_id: str) -> int:
+        """Count one more start of `doc_id`; the number of starts, this one included."""
+        self.tries[doc_id] = self.tries.get(doc_id, 0) + 1
+        return self.tries[doc_id]
+
+
 class DocumentWorker:
     """A Ray Data actor: the models, loaded once, and `document_result` on each document.
 
     Never raises for a document: a row in is a row out, a `WorkerResult` pickled in column
     ``result``. A load error is kept and sent back for each document instead of a result.
+    `tries`, a `TryCounter` actor (None without Ray: every document runs), fails a document
+    started more than `RETRIES` more times, its earlier actors having died on it.
     """
 
-    def __init__(self, job: _Job) -> None:
+    def __init__(self, job: _Job, tries: Any = None) -> None:
         self.job = job
+        self.tries = tries
         self.models: Models | None = None
         self.error: MtsumError | None = None
         try:
@@ -202,7 +228,11 @@ class DocumentWorker:
         out = []
         for payload in batch["task"]:
             doc, signature, note = pickle.loads(payload)
-            out.append(pickle.dumps(self._run(doc, signature, note)))
+            if self.tries is not None and _ray().get(self.tries.start.remote(doc.id)) > RETRIES + 1:
+                result = WorkerResult(doc.id, died_result(doc, signature))
+            else:
+                result = self._run(doc, signature, note)
+            out.append(pickle.dumps(result))
         return {"result": out}
 
     def _run(self, doc: Document, signature: Signature | None, note: str | None) -> WorkerResult:
@@ -293,13 +323,14 @@ def ray_results(
         workers = engine.workers or _free_slots(ray, engine.threads)
         rows = [{"task": pickle.dumps((doc, sig, note))} for doc, sig, note in work]
         dataset = ray.data.from_items(rows, override_num_blocks=len(rows))
-        options = {
-            "batch_size": 1,
-            "compute": ray.data.ActorPoolStrategy(size=min(workers, len(rows))),
-            "fn_constructor_kwargs": {"job": job},
-            "num_cpus": engine.threads,
-        }
-        results = _map_with_retries(dataset, options)
+        results = dataset.map_batches(
+            DocumentWorker,
+            batch_size=1,
+            compute=ray.data.ActorPoolStrategy(size=min(workers, len(rows))),
+            fn_constructor_kwargs={"job": job, "tries": _try_counter(ray)},
+            num_cpus=engine.threads,
+            runtime_env={"env_vars": ACTOR_ENV},
+        )
         # A block is a document: each is handed over as soon as it is ready (iter_rows, which
         # prefetches, would hold every result back until the next one is done).
         for batch in results.iter_batches(batch_size=None, prefetch_batches=0):
@@ -322,22 +353,14 @@ _QUIET: dict[str, Any] = {
 }
 
 
-def _map_with_retries(dataset: Any, options: dict[str, Any]) -> Any:
-    """``dataset.map_batches(DocumentWorker, **options)`` with each actor restarted whenever it
-    dies and each document tried again up to `RETRIES` times.
+def _try_counter(ray: Any) -> Any:
+    """A new `TryCounter` actor, on the driver's node where it can (that node outlives the run;
+    a counter restarted elsewhere starts its counts again, which only allows more tries)."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    Ray Data takes these actor options as extra keyword arguments, deprecated since Ray 2.60
-    (to be removed in 2.64, with no replacement named yet); a Ray that refuses them keeps its own
-    defaults, which restart and retry without end.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        try:
-            return dataset.map_batches(
-                DocumentWorker, max_restarts=-1, max_task_retries=RETRIES, **options
-            )
-        except TypeError:
-            return dataset.map_batches(DocumentWorker, **options)
+    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=True)
+    counter = ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=-1)(TryCounter)
+    return counter.options(scheduling_strategy=here).remote()
 
 
 def _join(ray: Any, address: str | None) -> bool:
@@ -352,6 +375,10 @@ def _join(ray: Any, address: str | None) -> bool:
         # "local": a new Ray, even where `ray start` left one running that Ray would join.
         address = "auto" if os.environ.get("RAY_ADDRESS") else "local"
     options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+    # ray.init sets its own SIGTERM handler (sys.exit) in the main thread: the caller's is put
+    # back, so that SIGTERM ends a batch as the caller meant (the CLI: as Ctrl-C does).
+    main = threading.current_thread() is threading.main_thread()
+    sigterm = signal.getsignal(signal.SIGTERM) if main else None
     try:
         ray.init(address=address, configure_logging=False, **options)
     except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -360,6 +387,9 @@ def _join(ray: Any, address: str | None) -> bool:
             f"cannot start or join {where} ({exc}): start the cluster with `ray start --head`, "
             "or pass its address with --ray-address"
         ) from None
+    finally:
+        if sigterm is not None:
+            signal.signal(signal.SIGTERM, sigterm)
     return address == "local"
 
 

@@ -18,7 +18,8 @@
    outcome for each skipped one. A kill loses at most the document in progress.
 7. `write_report`: report.json, report.csv, report.md and index.html. A run whose every
    document failed says in its report (and so on stderr) when it replaces the report of an
-   earlier run that had finished documents.
+   earlier run that had finished documents. A run interrupted (KeyboardInterrupt) writes it
+   too, of the documents finished, before passing it on.
 
 With the Ray engine (`mtsum.batch.ray_engine`), steps 1 to 4 and 7 are the same; 5 and 6 become
 `remote_results`, the documents that need the models run by a pool of Ray actors (each loads the
@@ -35,7 +36,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Generator, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mtsum.backends.base import Seq2Seq
@@ -204,14 +205,15 @@ def _missing_outputs(doc_id: str, outputs: Sequence[OutputFile]) -> list[str]:
     return [name for name in OUTPUT_FILES if name not in written]
 
 
-def _finished(out_dir: Path, doc_id: str) -> Outcome | None:
-    """The outcome of a finished document, or None when its result.json is unusable."""
+def _finished(out_dir: Path, doc_id: str, status: str = "skipped") -> Outcome | None:
+    """The outcome of a finished document, its row given `status`, or None when its result.json
+    is unusable."""
     data = read_below(out_dir, f"{doc_id}/result.json")  # not through a link, not a FIFO
     try:
         record = json.loads(data.decode("utf-8")) if data is not None else None
         if not isinstance(record, dict) or record.get("status") != "ok":
             return None
-        return Outcome(row_from_record(record, "skipped"), english_from_record(record))
+        return Outcome(row_from_record(record, status), english_from_record(record))
     except ValueError:
         return None
 
@@ -250,23 +252,26 @@ def run_tasks(
     state: RunState,
     *,
     progress: Callable[[int, int], None] | None = None,
+    done: dict[str, Outcome] | None = None,
 ) -> list[Outcome]:
     """`run_document` for each task that is not skipped; every task's outcome, in order.
 
     `progress` is called with (0, total) first, then after each document, skipped ones included.
+    `done`, when given, gets each outcome by document id as it is known, so that a caller that
+    is interrupted meanwhile (KeyboardInterrupt) can report what finished.
     """
-    outcomes: list[Outcome] = []
+    done = {} if done is None else done
     if progress is not None:
         progress(0, len(tasks))
     for task in tasks:
         if task.earlier is not None:
-            outcomes.append(task.earlier)
+            done[task.doc.id] = task.earlier
         else:
             record = run_document(task.doc, task.signature, models, settings, state, note=task.note)
-            outcomes.append(_outcome(record))
+            done[task.doc.id] = _outcome(record)
         if progress is not None:
-            progress(len(outcomes), len(tasks))
-    return outcomes
+            progress(len(done), len(tasks))
+    return [done[t.doc.id] for t in tasks]
 
 
 def _outcome(record: ResultRecord) -> Outcome:
@@ -301,8 +306,10 @@ def record_remote(
     state: RunState,
     *,
     progress: Callable[[int, int], None] | None = None,
+    done: dict[str, Outcome] | None = None,
 ) -> tuple[list[Outcome], CacheUse]:
-    """Write and record each result of `results` as it arrives (`record_document`).
+    """Write and record each result of `results` as it arrives (`record_document`); `done` as
+    in `run_tasks`.
 
     The tasks that need no model are done first: skipped ones, and documents that could not be
     read (failed here, as the local engine fails them). A result for a task that is not waiting
@@ -315,7 +322,7 @@ def record_remote(
     Raises:
         MtsumError: An actor could not load the models (what it sent back instead of a result).
     """
-    done: dict[str, Outcome] = {}
+    done = {} if done is None else done
     waiting: dict[str, Task] = {}
     if progress is not None:
         progress(0, len(tasks))
@@ -385,6 +392,58 @@ def _replaced_finished(out: Path, rows: Sequence[DocRow]) -> str | None:
     return f"every document failed; this report replaces one with {finished} documents finished"
 
 
+def _cache_use(models: Models | None, cache: TranslationCache | None) -> CacheUse:
+    """What the local engine's translation cache did."""
+    cached = models.cached if models is not None else None
+    return CacheUse(
+        hits=cached.hits if cached is not None else 0,
+        misses=cached.misses if cached is not None else 0,
+        warnings=tuple(cache.warnings) if cache is not None else (),
+    )
+
+
+def _finished_so_far(
+    tasks: Sequence[Task], done: dict[str, Outcome], state: RunState
+) -> dict[str, Outcome]:
+    """The outcomes of the tasks finished when a run was interrupted, by document id: those
+    `done` holds, the skipped ones, and any the state records as finished in this run although
+    the interruption came before its outcome reached `done`."""
+    finished: dict[str, Outcome] = {}
+    for task in tasks:
+        doc = task.doc
+        outcome = done.get(doc.id) or task.earlier
+        unknown = outcome is None and doc.text is not None
+        if unknown and state.is_done(doc.id, doc.input_hash, state_key(task.signature)):
+            outcome = _finished(state.out_dir, doc.id, status="ok")
+        if outcome is not None:
+            finished[doc.id] = outcome
+    return finished
+
+
+def _report(
+    source: Path,
+    out: Path,
+    docs: Sequence[Document],
+    outcomes: Sequence[Outcome],
+    signatures: dict[str, Signature | None],
+    started: float,
+    used: CacheUse,
+) -> BatchReport:
+    """The run report of `docs`, whose `outcomes` these are, in order."""
+    rows = [o.row for o in outcomes]
+    return BatchReport(
+        input_dir=display_path(source),
+        out_dir=display_path(out),
+        documents=tuple(rows),
+        corpus=corpus_scores(docs, rows, [o.english for o in outcomes]),
+        settings=tuple(sorted({str(s) for s in signatures.values() if s is not None})),
+        seconds=time.perf_counter() - started,
+        cache_hits=used.hits,
+        cache_misses=used.misses,
+        warnings=used.warnings,
+    )
+
+
 def _create(lock: RunLock) -> RunState:
     """Lock a new OUT_DIR, creating it, and start its resume state."""
     lock.acquire()
@@ -432,6 +491,8 @@ def run_batch(
         InputError: With a `RayEngine`, also: Ray is not installed or cannot be joined.
         ModelError: A model that some document needs is unavailable (nothing is written).
         BusyError: Another batch holds `out_dir`.
+        KeyboardInterrupt: Passed on once the run report of what finished (with a warning that
+            says how far the run got) is written; a rerun resumes.
 
     Example:
         Plain functions stand in for `lazy_translator()` and `lazy_summarizer()`; the rerun
@@ -481,56 +542,75 @@ def run_batch(
             lock.acquire()
             state = RunState(out, move_aside=force) if used else None
         tasks = plan(docs, signatures, state, force=force)
-        if engine is None:
-            models = load_models(tasks, translator=translator, summarizer=summarizer, cache=cache)
-            if state is None:
-                state = _create(lock)  # now that the models are loaded
-                # Another run may have finished some documents meanwhile. What is left to run is
-                # a part of what was planned above, so the models loaded there cover it.
-                tasks = plan(docs, signatures, state, force=force)
-            if force:
-                adopt(tasks, state)
-            outcomes = run_tasks(tasks, models, settings, state, progress=progress)
-            cached = models.cached if models is not None else None
-            used = CacheUse(
-                hits=cached.hits if cached is not None else 0,
-                misses=cached.misses if cached is not None else 0,
-                warnings=tuple(cache.warnings) if cache is not None else (),
-            )
-        else:
-            results = remote_results(
-                tasks,
-                translator=translator,
-                summarizer=summarizer,
-                settings=settings,
-                engine=engine,
-            )
-            try:
-                first = next(results, None)  # the actors have loaded the models
-                if first is not None and first.error is not None:
-                    raise first.error  # before a new OUT_DIR is made
+        done: dict[str, Outcome] = {}  # filled as documents finish: what an interruption reports
+        models: Models | None = None
+        try:
+            if engine is None:
+                models = load_models(
+                    tasks, translator=translator, summarizer=summarizer, cache=cache
+                )
                 if state is None:
-                    state = _create(lock)  # now that the actors have loaded the models
-                    tasks = plan(docs, signatures, state, force=force)  # as above
+                    state = _create(lock)  # now that the models are loaded
+                    # Another run may have finished some documents meanwhile. What is left to run
+                    # is a part of what was planned above, so the models loaded there cover it.
+                    tasks = plan(docs, signatures, state, force=force)
                 if force:
                     adopt(tasks, state)
-                arrived = results if first is None else itertools.chain([first], results)
-                outcomes, used = record_remote(tasks, arrived, settings, state, progress=progress)
-            finally:
-                results.close()  # stops a Ray started for this run, whatever happened
-        rows = [o.row for o in outcomes]
-        notes = (state.moved if state is not None else None, _replaced_finished(out, rows))
-        report = BatchReport(
-            input_dir=display_path(source),
-            out_dir=display_path(out),
-            documents=tuple(rows),
-            corpus=corpus_scores(docs, rows, [o.english for o in outcomes]),
-            settings=tuple(sorted({str(s) for s in signatures.values() if s is not None})),
-            seconds=time.perf_counter() - started,
-            cache_hits=used.hits,
-            cache_misses=used.misses,
-            warnings=(*(n for n in notes if n is not None), *used.warnings),
+                outcomes = run_tasks(tasks, models, settings, state, progress=progress, done=done)
+                used = _cache_use(models, cache)
+            else:
+                results = remote_results(
+                    tasks,
+                    translator=translator,
+                    summarizer=summarizer,
+                    settings=settings,
+                    engine=engine,
+                )
+                try:
+                    first = next(results, None)  # the actors have loaded the models
+                    if first is not None and first.error is not None:
+                        raise first.error  # before a new OUT_DIR is made
+                    if state is None:
+                        state = _create(lock)  # now that the actors have loaded the models
+                        tasks = plan(docs, signatures, state, force=force)  # as above
+                    if force:
+                        adopt(tasks, state)
+                    arrived = results if first is None else itertools.chain([first], results)
+                    outcomes, used = record_remote(
+                        tasks, arrived, settings, state, progress=progress, done=done
+                    )
+                finally:
+                    results.close()  # stops a Ray started for this run, whatever happened
+        except KeyboardInterrupt:  # Ctrl-C, or a signal the caller turned into one
+            if state is not None:
+                finished = _finished_so_far(tasks, done, state)
+                if progress is not None:
+                    progress(len(finished), len(tasks))  # exact, for the caller's message
+                stopped = (
+                    f"interrupted: {len(finished)} of {len(tasks)} documents finished; "
+                    "run again to resume"
+                )
+                used = _cache_use(models, cache) if engine is None else CacheUse()
+                docs_done = [t.doc for t in tasks if t.doc.id in finished]
+                write_report(
+                    out,
+                    _report(
+                        source,
+                        out,
+                        docs_done,
+                        [finished[d.id] for d in docs_done],
+                        signatures,
+                        started,
+                        replace(used, warnings=(stopped, *used.warnings)),
+                    ),
+                )
+            raise
+        notes = (
+            state.moved if state is not None else None,
+            _replaced_finished(out, [o.row for o in outcomes]),
         )
+        used = replace(used, warnings=(*(n for n in notes if n is not None), *used.warnings))
+        report = _report(source, out, docs, outcomes, signatures, started, used)
         write_report(out, report)
         return report
     finally:

@@ -18,6 +18,7 @@ Exit codes (also in the README):
     3  bad input (unreadable, empty, invalid UTF-8, ...)
     4  model unavailable (not cached and no network, or not loadable)
     5  busy: another `mtsum batch` holds the output folder
+    128 + N  stopped by signal N: 130 Ctrl-C (SIGINT), 143 SIGTERM, 129 SIGHUP
     70 internal error (a bug: rerun with --verbose and report the traceback)
 """
 
@@ -28,7 +29,9 @@ import ctypes
 import importlib
 import logging
 import os
+import signal
 import sys
+import threading
 import traceback
 import warnings
 from collections.abc import Callable, Iterator
@@ -45,9 +48,11 @@ from mtsum.markup import one_line
 
 __all__ = [
     "EXIT_INTERNAL",
+    "Stopped",
     "app",
     "check_output",
     "command_errors",
+    "interrupted_exit",
     "library_output",
     "model_runtime",
     "progress_bar",
@@ -94,6 +99,44 @@ def warn(message: str, quiet: bool) -> None:
         typer.echo(f"mtsum: warning: {one_line(message)}", err=True)
 
 
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the main thread is, as Ctrl-C raises KeyboardInterrupt:
+    whatever the command does on Ctrl-C (a batch writes its report), it does on these."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def interrupted_exit(exc: KeyboardInterrupt) -> int:
+    """The exit code of a command that `exc` stopped: 128 + the signal, as shells report it."""
+    return 128 + (exc.signum if isinstance(exc, Stopped) else signal.SIGINT)
+
+
+@contextmanager
+def _stop_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise `Stopped` for the length of a command, then are set back.
+
+    Only where they have their default action (which ends the process with nothing written, a
+    batch's report included): a signal a parent set to be ignored (``nohup``) stays ignored.
+    Python lets only the main thread set handlers; elsewhere they keep their action.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise Stopped(signum)
+
+    wanted = (signal.SIGTERM, signal.SIGHUP)
+    previous = {s: signal.signal(s, stop) for s in wanted if signal.getsignal(s) == signal.SIG_DFL}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 @contextmanager
 def command_errors(ctx: typer.Context) -> Iterator[None]:
     """Map library exceptions to one-line messages and documented exit codes, and keep the
@@ -101,19 +144,25 @@ def command_errors(ctx: typer.Context) -> Iterator[None]:
 
     With ``mtsum --verbose`` (a parameter of the root command) the traceback is shown too, and
     the libraries' noise unless the command has ``-q`` (its ``quiet`` parameter).
+
+    Ctrl-C, SIGTERM and SIGHUP stop a command with ``mtsum: interrupted`` and exit 128 + the
+    signal (`interrupted_exit`); a command that says more catches KeyboardInterrupt itself.
     """
     verbose = bool(ctx.find_root().params.get("verbose"))
     quiet = bool(ctx.params.get("quiet"))
     try:
-        with _library_noise(show=verbose and not quiet):
+        with _stop_signals(), _library_noise(show=verbose and not quiet):
             yield
     except MtsumError as exc:
         if verbose:
             traceback.print_exc()
         typer.echo(f"mtsum: error: {one_line(str(exc))}", err=True)
         raise typer.Exit(exc.exit_code) from None
-    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+    except (typer.Exit, typer.Abort):
         raise
+    except KeyboardInterrupt as exc:
+        typer.echo("mtsum: interrupted", err=True)
+        raise typer.Exit(interrupted_exit(exc)) from None
     except Exception as exc:
         if verbose:
             traceback.print_exc()

@@ -5,7 +5,8 @@ documents failed (their rows in OUT_DIR/report.md say why), 2 --engine ray witho
 (or --ray-address or --workers without it), 3 INPUT_DIR missing or without documents, OUT_DIR
 that cannot be written (a full disk), its resume state damaged or not mtsum's (--force moves it
 aside), a Ray cluster that cannot be joined, or an unreadable --hyp/--ref file, 4 a model
-unavailable (nothing is written), 5 another batch holds OUT_DIR.
+unavailable (nothing is written), 5 another batch holds OUT_DIR, 130/143/129 stopped by Ctrl-C,
+SIGTERM or SIGHUP (the run report says what finished; a rerun resumes).
 """
 
 from __future__ import annotations
@@ -21,7 +22,15 @@ from typing import Annotated
 
 import typer
 
-from mtsum.cli._app import check_output, command_errors, model_runtime, progress_bar, warn, write
+from mtsum.cli._app import (
+    check_output,
+    command_errors,
+    interrupted_exit,
+    model_runtime,
+    progress_bar,
+    warn,
+    write,
+)
 from mtsum.cli.options import (
     DEFAULT_MT_MODEL,
     DEFAULT_SUM_MODEL,
@@ -60,7 +69,6 @@ __all__ = ["batch_command", "score_command"]
 
 EXIT_SOME_FAILED = 1
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
 def batch_command(
@@ -165,14 +173,14 @@ def batch_command(
                     progress=tell,
                     engine=ray,
                 )
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP: the report is written
             done, total = seen
             typer.echo(
                 f"mtsum: interrupted: {done} of {total} documents finished; rerun the same "
                 "command to resume",
                 err=True,
             )
-            raise typer.Exit(EXIT_INTERRUPTED) from None
+            raise typer.Exit(interrupted_exit(exc)) from None
         finally:
             if cache is not None:
                 cache.close()
