@@ -38,7 +38,7 @@ from mtsum.backends.cache import CachingTranslator, TranslationCache
 from mtsum.batch.document import DocResult, Models, record_document, run_document, state_key
 from mtsum.batch.inputs import Document, scan_folder
 from mtsum.batch.lock import RunLock
-from mtsum.batch.outputs import OUTPUT_FILES, REPORT_FILES, read_below, write_report_file
+from mtsum.batch.outputs import OUTPUT_FILES, REPORT_FILES, read_below, unusable_folder
 from mtsum.batch.ray_engine import RayEngine, WorkerResult, died_result, ray_results
 from mtsum.batch.records import (
     BatchReport,
@@ -54,6 +54,7 @@ from mtsum.batch.state import STATE_FILE, OutputFile, RunState
 from mtsum.errors import InputError
 from mtsum.signature import Signature
 from mtsum.sources import display_path
+from mtsum.written import check_replaceable, write_recorded
 
 __all__ = [
     "CacheUse",
@@ -332,15 +333,21 @@ def _given(result: DocResult) -> Callable[[], DocResult]:
 # --- 7. the run report --------------------------------------------------------------------------
 
 
-def write_report(out: Path, report: BatchReport) -> None:
+def write_report(out: Path, report: BatchReport, *, adopt: bool = False) -> None:
     """Write the run report into OUT_DIR: report.json, report.csv, report.md and index.html.
 
+    Each replaces only a file an earlier run wrote and nobody changed since (`mtsum.written`;
+    `adopt`: an OUT_DIR an older mtsum ran in, with no record of its reports).
+
     Raises:
-        InputError: OUT_DIR cannot be written.
+        InputError: OUT_DIR cannot be written, or holds a report file mtsum must not replace.
     """
     renderers = (report_json, report_csv, report_markdown, report_html)
-    for name, render in zip(REPORT_FILES, renderers, strict=True):
-        write_report_file(out, name, render(report))
+    files = [(name, render(report)) for name, render in zip(REPORT_FILES, renderers, strict=True)]
+    try:
+        write_recorded(out, files, option="--out", adopt=adopt)
+    except OSError as exc:
+        raise unusable_folder(out, exc) from None
 
 
 def _create(lock: RunLock) -> RunState:
@@ -428,6 +435,10 @@ def run_batch(
         raise InputError(
             f"{display_path(out)}: exists and is not a folder; pass a folder for --out"
         )
+    # A state means an earlier run: its reports may predate the record of what mtsum wrote.
+    adopt = os.path.lexists(out / STATE_FILE)
+    if out.is_dir():  # before any model loads: a user's report.md there is never replaced
+        check_replaceable(out, REPORT_FILES, option="--out", adopt=adopt)
     signatures = sign(docs, settings, translator=translator, summarizer=summarizer)
     lock = RunLock(out)
     state: RunState | None = None
@@ -484,7 +495,7 @@ def run_batch(
             cache_misses=used.misses,
             warnings=used.warnings,
         )
-        write_report(out, report)
+        write_report(out, report, adopt=adopt)
         return report
     finally:
         if state is not None:

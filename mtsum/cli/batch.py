@@ -3,7 +3,8 @@
 Exit codes as in `mtsum.cli._app`: 0 every document ok (or finished by an earlier run), 1 some
 documents failed (their rows in OUT_DIR/report.md say why), 2 --engine ray without Ray installed
 (or --ray-address or --workers without it), 3 INPUT_DIR missing or without documents, a Ray
-cluster that cannot be joined, or an unreadable --hyp/--ref file, 4 a model unavailable (nothing
+cluster that cannot be joined, a run report file in OUT_DIR that mtsum did not write (or that was
+edited since), an unreadable --hyp/--ref file or an -o that is one, 4 a model unavailable (nothing
 is written), 5 another batch holds OUT_DIR.
 """
 
@@ -286,7 +287,7 @@ def score_command(
         from mtsum.render import dumps
         from mtsum.sources import read_document
 
-        check_output(output)
+        check_output(output, [hyp, *ref])
         hypothesis = read_document(hyp, max_bytes=max_bytes, encoding=encoding)
         references = [read_document(r, max_bytes=max_bytes, encoding=encoding) for r in ref]
         result = score_summary(hypothesis, references, lang=lang.value)
