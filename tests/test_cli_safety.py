@@ -260,13 +260,6 @@ REFUSALS = {
         shell="> /dev/full",
         models=True,
     ),
-    "summarize > /dev/full": Refusal(
-        ("summarize", "a.txt", "--format", "markdown"),
-        3,
-        "stdout: cannot be written (No space left on device)",
-        shell="> /dev/full",
-        models=True,
-    ),
 }
 
 
