@@ -7,13 +7,16 @@ so it writes atomically only where a regular file is (or none yet), through a sy
 it points at, and straight into a device or FIFO (``-o /dev/null`` stays a device).
 ``/dev/stdout``, ``/dev/stderr`` and ``/dev/fd/N`` are written to that descriptor, so ``>> log``
 appends as the shell meant. A replaced file keeps its permissions. A path that cannot be written
-is an `InputError` naming it, never an internal error.
+is an `InputError` naming it, never an internal error, and so is one that is a file the command
+reads (`output_target`'s ``inputs``): a translation must never replace its article.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from mtsum.errors import InputError
@@ -59,13 +62,18 @@ def write_text(path: str | Path, text: str) -> None:
     write_bytes(path, text.encode("utf-8"))
 
 
-def output_target(path: str | Path) -> Path:
+def output_target(path: str | Path, *, inputs: Sequence[str | Path] = ()) -> Path:
     """The file that ``-o`` `path` will write: the path itself, or the file a symlink points at.
 
     Call it before long work, so a path that can never be written fails at once.
 
+    Args:
+        path: The path named.
+        inputs: The files the command reads (``-``: stdin); writing one of them would replace it.
+
     Raises:
-        InputError: The path is empty, a folder, or under a file.
+        InputError: The path is empty, a folder, or under a file; or it is one of `inputs`: the
+            same file by name, through a symlink or a hard link (the same device and inode).
     """
     if not str(path):
         raise InputError("the output path is empty; pass a file name, or - for stdout")
@@ -81,7 +89,29 @@ def output_target(path: str | Path) -> Path:
         raise InputError(f"{path}: cannot be written ({exc.strerror or exc})") from None
     if above is not None and not above.is_dir():
         raise InputError(f"{path}: cannot be written ({above} is a file, not a folder)")
+    _refuse_input(path, target, inputs)
     return target
+
+
+def _refuse_input(path: str | Path, target: Path, inputs: Sequence[str | Path]) -> None:
+    """Refuse an output `target` (of `path`) that is one of `inputs`."""
+    try:
+        info = os.stat(target)
+    except OSError:  # nothing there yet: no input can be it
+        return
+    if not stat.S_ISREG(info.st_mode):  # a device or FIFO is written into, never replaced
+        return
+    for name in inputs:
+        try:
+            other = os.fstat(0) if str(name) == "-" else os.stat(name)
+        except OSError:  # stdin closed, a missing input: reading it will say so
+            continue
+        if (other.st_dev, other.st_ino) == (info.st_dev, info.st_ino):
+            what = "stdin" if str(name) == "-" else str(name)
+            also = "" if what == str(path) else f" ({what})"
+            raise InputError(
+                f"-o {path} is an input{also}; writing there would replace it: pass another -o"
+            )
 
 
 def write_output(path: str | Path, data: bytes) -> None:

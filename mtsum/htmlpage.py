@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 __all__ = [
     "INDEX_NAME",
     "PAGE_NAME",
+    "check_page_folder",
     "check_page_ids",
     "checked_html",
     "document_html",
@@ -219,7 +220,7 @@ def page_files(records: Sequence[Mapping[str, Any]], *, title: str) -> list[tupl
         mtsum.errors.InputError: two documents have the id 'doc' (the same file name in two ...
     """
     check_page_ids([record["id"] for record in records])
-    files = [(f"{record['id']}/{PAGE_NAME}", document_html(record)) for record in records]
+    files = [(_page_name(record["id"]), document_html(record)) for record in records]
     files.append((INDEX_NAME, index_html([index_row(r) for r in records], title=title)))
     return files
 
@@ -256,35 +257,58 @@ def check_page_ids(ids: Sequence[str]) -> None:
         seen.add(doc_id)
 
 
-def write_pages(folder: str | Path, records: Sequence[Mapping[str, Any]], *, title: str) -> None:
-    """Write `page_files` into `folder` (made if missing), each file atomically.
-
-    An existing page is replaced; nothing is written through a symlink: a link at
-    ``folder/<id>`` or at a page's place is refused.
+def check_page_folder(folder: str | Path, ids: Sequence[str]) -> None:
+    """Refuse now what `write_pages` would refuse for the pages of `ids` in `folder`, before any
+    model runs: an id `check_page_ids` refuses, a `folder` that is a file, a symlink at
+    ``folder/<id>``, and a page or index that mtsum did not write there or that was changed since
+    (`mtsum.written`: mtsum replaces only its own files).
 
     Raises:
-        InputError: `folder` is not a folder or cannot be written, or as `page_files`.
+        InputError: The message names the path and what to do.
     """
-    from mtsum.atomic import write_text
     from mtsum.errors import InputError
     from mtsum.sources import display_path
+    from mtsum.written import check_replaceable
 
+    check_page_ids(ids)
     folder = Path(folder)
-    files = page_files(records, title=title)  # ids checked before anything is written
     if not str(folder):
         raise InputError("the output folder is empty; pass -o FOLDER")
     if folder.exists() and not folder.is_dir():
         raise InputError(f"{display_path(folder)}: is not a folder; pass a folder for the pages")
-    for name, text in files:
-        path = folder / name
-        shown = display_path(path)
+    for doc_id in ids:
         # The folder named is the user's choice, a link or not; what mtsum makes inside is not.
-        if any(p.is_symlink() for p in {path, path.parent} - {folder}):
+        if (folder / doc_id).is_symlink():
+            shown = display_path(folder / doc_id)
             raise InputError(f"{shown}: is a symlink; mtsum does not write through links")
-        try:
-            write_text(path, text)
-        except OSError as exc:
-            raise InputError(f"{shown}: cannot be written ({exc.strerror or exc})") from None
+    names = [*(_page_name(doc_id) for doc_id in ids), INDEX_NAME]
+    check_replaceable(folder, names, option="-o")
+
+
+def write_pages(folder: str | Path, records: Sequence[Mapping[str, Any]], *, title: str) -> None:
+    """Write `page_files` into `folder` (made if missing), each file atomically.
+
+    A page or index is replaced only when mtsum wrote it and nobody changed it since
+    (`check_page_folder`); nothing is written through a symlink.
+
+    Raises:
+        InputError: As `check_page_folder` and `page_files`, or a file cannot be written.
+    """
+    from mtsum.errors import InputError
+    from mtsum.sources import display_path
+    from mtsum.written import write_recorded
+
+    files = page_files(records, title=title)  # ids checked before anything is written
+    check_page_folder(folder, [record["id"] for record in records])
+    try:
+        write_recorded(folder, files, option="-o")
+    except OSError as exc:
+        shown = display_path(folder)
+        raise InputError(f"{shown}: cannot be written ({exc.strerror or exc})") from None
+
+
+def _page_name(doc_id: str) -> str:
+    return f"{doc_id}/{PAGE_NAME}"
 
 
 # The view: everything the templates show, worked out here so that they only loop and print.

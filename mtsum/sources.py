@@ -38,6 +38,7 @@ __all__ = [
     "display_path",
     "document_id",
     "document_paths",
+    "input_files",
     "is_reference",
     "read_at_most",
     "read_bounded",
@@ -230,6 +231,24 @@ def document_paths(directory: Path) -> list[Path]:
     """The ``*.txt`` entries of a directory that are not references, sorted by name so runs are
     deterministic. Entries are not checked here: see `refusal`."""
     return sorted(p for p in directory.glob("*.txt") if not is_reference(p))
+
+
+def input_files(inputs: Sequence[str]) -> list[str]:
+    """The files `read_sources` reads for `inputs`, unchecked and unread: each file as named,
+    each directory's documents (`document_paths`), ``-`` for stdin. For refusing an output that
+    would replace one of them.
+
+    Example:
+        >>> input_files(["-", "a.txt"])
+        ['-', 'a.txt']
+    """
+    files: list[str] = []
+    for item in inputs:
+        if item != "-" and Path(item).is_dir():
+            files.extend(str(p) for p in document_paths(Path(item)))
+        else:
+            files.append(item)
+    return files
 
 
 def read_sources(

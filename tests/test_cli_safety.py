@@ -7,16 +7,20 @@ one-line message. Sentinel files beside the work must survive byte for byte.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shlex
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import missing
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "seeds" / "000_91e72526449f324a.txt"
@@ -225,3 +229,206 @@ def test_sigterm_ends_a_command_cleanly(tmp_path: Path, command: str) -> None:
     assert proc.returncode == 143
     assert (stdout, stderr) == (b"", b"mtsum: interrupted\n")
     assert list(tmp_path.iterdir()) == []
+
+
+# --- Outputs that would destroy what a user has -------------------------------------------------
+#
+# Each row: the command, a shell redirection (or none), the exit code, a fragment of the one line
+# on stderr. Nothing in the scratch folder may change, byte for byte: a refusal writes nothing.
+# A row without `models` names models that do not exist: the refusal comes before any loads
+# (were a model looked for, it would be exit 4).
+
+IS_INPUT = "is an input"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    args: tuple[str, ...]
+    code: int
+    message: str
+    shell: str = ""  # appended to the command line: a redirection such as ">&-"
+    models: bool = False  # whether the command gets the tiny models (it must run them)
+
+
+REFUSALS = {
+    "translate -o the input": Refusal(
+        ("translate", "a.txt", "-o", "a.txt"), 3, f"-o a.txt {IS_INPUT}; writing there would"
+    ),
+    "translate -o a symlink to the input": Refusal(
+        ("translate", "a.txt", "-o", "link.txt"), 3, f"-o link.txt {IS_INPUT} (a.txt)"
+    ),
+    "translate of a symlink -o its file": Refusal(
+        ("translate", "link.txt", "-o", "a.txt"), 3, f"-o a.txt {IS_INPUT} (link.txt)"
+    ),
+    "translate -o a hard link to the input": Refusal(
+        ("translate", "a.txt", "-o", "hard.txt"), 3, f"-o hard.txt {IS_INPUT} (a.txt)"
+    ),
+    "translate -o the input by another name": Refusal(
+        ("translate", "a.txt", "-o", "./docs/../a.txt"), 3, f"-o ./docs/../a.txt {IS_INPUT}"
+    ),
+    "translate a folder -o a document in it": Refusal(
+        ("translate", "docs", "-o", "docs/one.txt"), 3, f"-o docs/one.txt {IS_INPUT}"
+    ),
+    "translate stdin -o the file it came from": Refusal(
+        ("translate", "-", "-o", "a.txt"), 3, f"-o a.txt {IS_INPUT} (stdin)", shell="< a.txt"
+    ),
+    "summarize -o the input": Refusal(
+        ("summarize", "a.txt", "--format", "markdown", "-o", "a.txt"), 3, f"-o a.txt {IS_INPUT}"
+    ),
+    "summarize --format html -o the input": Refusal(
+        ("summarize", "a.txt", "--format", "html", "-o", "a.txt"), 3, f"-o a.txt {IS_INPUT}"
+    ),
+    "check -o the summary": Refusal(
+        ("check", "a.txt", "--summary", "s.txt", "-o", "s.txt"), 3, f"-o s.txt {IS_INPUT}"
+    ),
+    "check -o the article": Refusal(
+        ("check", "a.txt", "--summary", "s.txt", "-o", "a.txt"), 3, f"-o a.txt {IS_INPUT}"
+    ),
+    "score -o --hyp": Refusal(
+        ("score", "--hyp", "s.txt", "--ref", "a.txt", "-o", "s.txt"), 3, f"-o s.txt {IS_INPUT}"
+    ),
+    "score -o --ref": Refusal(
+        ("score", "--hyp", "s.txt", "--ref", "s.txt", "--ref", "a.txt", "-o", "link.txt"),
+        3,
+        f"-o link.txt {IS_INPUT} (a.txt)",
+    ),
+    **{
+        f"batch: a user's OUT/{name}": Refusal(
+            ("batch", "docs", "--out", f"out-{name}"),
+            3,
+            f"out-{name}/{name} exists and was not written by mtsum; move it or pass another --out",
+        )
+        for name in ("report.md", "report.csv", "report.json", "index.html")
+    },
+    "summarize html: a user's FOLDER/index.html": Refusal(
+        ("summarize", "docs", "--format", "html", "-o", "pages"),
+        3,
+        "pages/index.html exists and was not written by mtsum; move it or pass another -o",
+    ),
+    "summarize html: a user's FOLDER/<id>/report.html": Refusal(
+        ("summarize", "docs", "--format", "html", "-o", "own-pages/"),
+        3,
+        "own-pages/two/report.html exists and was not written by mtsum; move it or pass",
+    ),
+    **{
+        f"{command} with stdout closed": Refusal(
+            args, 3, "stdout is closed; pass -o FILE, or redirect stdout to a file", shell=">&-"
+        )
+        for command, args in {
+            "translate": ("translate", "a.txt"),
+            "summarize": ("summarize", "a.txt", "--format", "json"),
+            "check": ("check", "a.txt", "--summary", "s.txt"),
+            "score": ("score", "--hyp", "s.txt", "--ref", "a.txt"),
+        }.items()
+    },
+    "score > /dev/full": Refusal(
+        ("score", "--hyp", "s.txt", "--ref", "a.txt"),
+        3,
+        "stdout: cannot be written (No space left on device)",
+        shell="> /dev/full",
+    ),
+    "translate > /dev/full": Refusal(
+        ("translate", "a.txt"),
+        3,
+        "stdout: cannot be written (No space left on device)",
+        shell="> /dev/full",
+        models=True,
+    ),
+}
+
+
+@pytest.fixture
+def users_files(scratch: Path) -> Path:
+    """The scratch folder, with links to a.txt and a user's own files where mtsum writes."""
+    (scratch / "link.txt").symlink_to("a.txt")
+    os.link(scratch / "a.txt", scratch / "hard.txt")
+    for name in ("report.md", "report.csv", "report.json", "index.html"):
+        (scratch / f"out-{name}").mkdir()
+        (scratch / f"out-{name}" / name).write_text(f"my own {name}\n", encoding="utf-8")
+    (scratch / "pages").mkdir()
+    (scratch / "pages" / "index.html").write_text("<p>my page</p>\n", encoding="utf-8")
+    (scratch / "own-pages" / "two").mkdir(parents=True)
+    (scratch / "own-pages" / "two" / "report.html").write_text("<p>mine</p>\n", encoding="utf-8")
+    return scratch
+
+
+def _tree(folder: Path) -> dict[str, bytes | str]:
+    """Every entry below `folder`: a file's bytes, a link's target (links not followed)."""
+    return {
+        p.relative_to(folder).as_posix(): os.readlink(p)
+        if p.is_symlink()
+        else (p.read_bytes() if p.is_file() else "folder")
+        for p in sorted(folder.rglob("*"))
+    }
+
+
+def _mtsum(
+    args: Sequence[str], cwd: Path, shell: str = "", timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """``python -m mtsum ARGS SHELL`` run by bash in `cwd` (no stdin unless `shell` gives one)."""
+    command = f"{shlex.join([sys.executable, '-m', 'mtsum', *args])} {shell}"
+    return subprocess.run(
+        ["bash", "-c", command],
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=timeout,
+    )
+
+
+@pytest.mark.parametrize("name", list(REFUSALS))
+def test_outputs_never_replace_what_a_user_has(
+    name: str, users_files: Path, marian_dir: Path, bart_dir: Path
+) -> None:
+    case = REFUSALS[name]
+    if "/dev/full" in case.shell and not Path("/dev/full").exists():
+        missing("no /dev/full here")
+    command = case.args[0]
+    mt: tuple[str, ...] = ("--mt-model", "no-such-mt")
+    sm: tuple[str, ...] = ("--sum-model", "no-such-sum")
+    if case.models:
+        mt = ("--mt-model", str(marian_dir), "--threads", "1", "-q")
+        sm = ("--sum-model", str(bart_dir), "--max-words", "8", "--sum-beams", "1")
+    models = {"score": (), "translate": mt, "check": mt}.get(command, (*mt, *sm))
+    before = _tree(users_files)
+    run = _mtsum([*case.args, *models], users_files, case.shell)
+    assert run.returncode == case.code, run.stderr
+    [line] = run.stderr.strip().splitlines()  # one line, no traceback
+    assert line.startswith("mtsum: error: ") and case.message in line, line
+    assert _tree(users_files) == before
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 64 KB tmpfs, filled to the last byte."""
+    if os.geteuid() != 0:
+        missing("mounting a tmpfs needs root (CI runs as root)")
+    mount = tmp_path / "full"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True
+    )
+    if done.returncode:
+        missing(f"cannot mount a tmpfs: {done.stderr.decode(errors='replace').strip()}")
+    try:
+        with open(mount / "filler", "wb", buffering=0) as filler, contextlib.suppress(OSError):
+            while True:
+                filler.write(b"\0" * 4096)
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+@pytest.mark.parametrize("command", ["translate", "score"])
+def test_stdout_to_a_full_disk_is_a_clear_error(
+    command: str, scratch: Path, full_disk: Path, marian_dir: Path
+) -> None:
+    args = {
+        "translate": ("translate", "a.txt", "--mt-model", str(marian_dir), "--threads", "1", "-q"),
+        "score": ("score", "--hyp", "s.txt", "--ref", "a.txt"),
+    }[command]
+    run = _mtsum(args, scratch, f"> {shlex.quote(str(full_disk / 'out.txt'))}")
+    assert run.returncode == 3, run.stderr
+    assert run.stderr == "mtsum: error: stdout: cannot be written (No space left on device)\n"

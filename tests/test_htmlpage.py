@@ -36,6 +36,7 @@ from mtsum.pipeline import check_document, summarize_texts
 from mtsum.render import dumps, summary_record
 from mtsum.score import rouge, translation_scores
 from mtsum.signature import Signature, plain
+from mtsum.written import RECORD
 
 SUMMARY = [COPIED, FUSED, INVENTED, WRONG_NUMBER]
 HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "</script>"]
@@ -291,18 +292,26 @@ def test_page_files_refuse_ids_that_clash_or_climb(ids: list[str], message: str)
         page_files(records, title="x")
 
 
-def test_write_pages_replaces_pages_but_never_writes_through_a_link(tmp_path: Path) -> None:
+def test_write_pages_replaces_its_own_pages_but_never_writes_through_a_link(
+    tmp_path: Path,
+) -> None:
     records = [_record(SUMMARY, doc_id="a")]
     out = tmp_path / "out"
     write_pages(out, records, title="Run")
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
+        RECORD,
         "a",
         f"a/{PAGE_NAME}",
         INDEX_NAME,
     ]
-    (out / "a" / PAGE_NAME).write_text("old", encoding="utf-8")
-    write_pages(out, records, title="Run")
-    assert (out / "a" / PAGE_NAME).read_text(encoding="utf-8") == document_html(records[0])
+    write_pages(out, [_record(SUMMARY[:1], doc_id="a")], title="Run")  # its own: replaced
+    assert (out / "a" / PAGE_NAME).read_text(encoding="utf-8") != document_html(records[0])
+    (out / "a" / PAGE_NAME).write_text("edited", encoding="utf-8")
+    with pytest.raises(
+        InputError, match=re.escape("a/report.html was changed since mtsum wrote it")
+    ):
+        write_pages(out, records, title="Run")
+    assert (out / "a" / PAGE_NAME).read_text(encoding="utf-8") == "edited"
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     (out / "b").symlink_to(elsewhere)

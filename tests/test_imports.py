@@ -231,7 +231,7 @@ LAYERS: dict[str, int] = {
         ["arabic", "sources", "textprep", "numbers", "pieces", "generation", "translate"], 2
     ),
     **dict.fromkeys(["summarize", "align", "score"], 2),
-    **dict.fromkeys(["pipeline", "render", "htmlpage"], 3),
+    **dict.fromkeys(["pipeline", "render", "htmlpage", "written"], 3),
     "batch": 4,
     "": 5,  # mtsum/__init__.py
     "cli": 6,

@@ -624,3 +624,44 @@ def test_ids_of_many_documents_take_linear_time() -> None:
     assert time.perf_counter() - start < 2.0
     assert len({i.lower() for i in ids}) == len(ids) == len(paths)
     assert ids[7] == "d7" and ids[-2].startswith("D7-") and ids[-2] != ids[-1]
+
+
+# --- the run report beside a user's files --------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", outputs.REPORT_FILES)
+def test_a_users_report_file_in_out_is_refused_before_any_model(scene: Scene, name: str) -> None:
+    scene.add("a.txt")
+    scene.out.mkdir()
+    (scene.out / name).write_text("my own notes\n", encoding="utf-8")
+    called: list[int] = []
+    model = FunctionModel(lambda xs: called.append(len(xs)) or xs)
+    with pytest.raises(InputError, match=re.escape(f"out/{name} exists and was not written by")):
+        run_batch(scene.input, scene.out, translator=model, summarizer=model)
+    assert called == [] and os.listdir(scene.out) == [name]
+    assert (scene.out / name).read_text(encoding="utf-8") == "my own notes\n"
+
+
+def test_a_rerun_replaces_its_own_report_but_not_one_edited_since(scene: Scene) -> None:
+    scene.add("a.txt")
+    scene.run()
+    assert "| a | ok |" in (scene.out / "report.md").read_text(encoding="utf-8")
+    scene.run()  # its own report: replaced
+    assert "| a | skipped |" in (scene.out / "report.md").read_text(encoding="utf-8")
+    (scene.out / "report.md").write_text("my notes on the run\n", encoding="utf-8")
+    with pytest.raises(
+        InputError, match=re.escape("out/report.md was changed since mtsum wrote it; move")
+    ):
+        scene.run(force=True)
+    assert (scene.out / "report.md").read_text(encoding="utf-8") == "my notes on the run\n"
+    (scene.out / "report.md").rename(scene.root / "notes.md")  # as the message says
+    assert rows(scene.run()) == {"a": ("skipped", None)}
+    scene.assert_contained()
+
+
+def test_an_out_from_before_the_record_keeps_its_reports_replaceable(scene: Scene) -> None:
+    scene.add("a.txt")
+    scene.run()
+    (scene.out / ".mtsum-written.json").unlink()  # as an older mtsum left it: state, no record
+    assert rows(scene.run()) == {"a": ("skipped", None)}
+    assert (scene.out / ".mtsum-written.json").is_file()

@@ -5,6 +5,7 @@ Layout::
     OUT_DIR/<id>/translation.txt, summary.txt, report.md, report.html, result.json
                                                                          `OUTPUT_FILES`
     OUT_DIR/report.json, report.csv, report.md, index.html                `REPORT_FILES`
+    OUT_DIR/.mtsum-written.json                 what mtsum wrote there (`mtsum.written`)
     OUT_DIR/.mtsum-state.sqlite3, .mtsum.lock, .mtsum.lock.json            state and lock
 
 Rules:
@@ -15,6 +16,8 @@ Rules:
   ``--force`` a folder that holds nothing but mtsum's output files, its result.json mtsum's
   record of that id (`holds_only_outputs`: a run whose resume state was lost), is taken as
   mtsum's.
+- A run report replaces only the report files an earlier run wrote and nobody changed since
+  (`mtsum.written`): a user's ``OUT_DIR/report.md`` is refused before any model loads.
 - The folder is opened once, without following a link, and checked to be the entry
   ``OUT_DIR/<id>``; every later write, read and delete of the document is made relative to that
   open folder (``dir_fd``), never by path. Swapping ``OUT_DIR/<id>`` for a link to somewhere else
@@ -44,7 +47,6 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 
-from mtsum.atomic import write_text
 from mtsum.errors import InputError
 from mtsum.sources import display_path
 
@@ -57,7 +59,6 @@ __all__ = [
     "open_document_folder",
     "read_below",
     "unusable_folder",
-    "write_report_file",
 ]
 
 # result.json last: a folder with a result.json of this run has all its files.
@@ -311,18 +312,6 @@ def read_below(out: Path, relative: str) -> bytes | None:
         return None
     finally:
         os.close(dir_fd)
-
-
-def write_report_file(out: Path, name: str, text: str) -> None:
-    """Write one of the run report's `REPORT_FILES` into OUT_DIR atomically.
-
-    Raises:
-        InputError: OUT_DIR cannot be written.
-    """
-    try:
-        write_text(out / name, text)
-    except OSError as exc:
-        raise unusable_folder(out, exc) from None
 
 
 def _read_regular(name: str, dir_fd: int | None) -> bytes | None:

@@ -49,7 +49,7 @@ from mtsum.batch.outputs import (
     REPORT_FILES,
     holds_only_outputs,
     read_below,
-    write_report_file,
+    unusable_folder,
 )
 from mtsum.batch.ray_engine import RayEngine, WorkerResult, died_result, ray_results
 from mtsum.batch.records import (
@@ -66,6 +66,7 @@ from mtsum.batch.state import STATE_FILE, OutputFile, RunState
 from mtsum.errors import InputError
 from mtsum.signature import Signature
 from mtsum.sources import display_path
+from mtsum.written import check_replaceable, write_recorded
 
 __all__ = [
     "CacheUse",
@@ -365,15 +366,21 @@ def _given(result: DocResult) -> Callable[[], DocResult]:
 # --- 7. the run report --------------------------------------------------------------------------
 
 
-def write_report(out: Path, report: BatchReport) -> None:
+def write_report(out: Path, report: BatchReport, *, older_reports: bool = False) -> None:
     """Write the run report into OUT_DIR: report.json, report.csv, report.md and index.html.
 
+    Each replaces only a file an earlier run wrote and nobody changed since (`mtsum.written`;
+    `older_reports`: an OUT_DIR an older mtsum ran in, with no record of its reports).
+
     Raises:
-        InputError: OUT_DIR cannot be written.
+        InputError: OUT_DIR cannot be written, or holds a report file mtsum must not replace.
     """
     renderers = (report_json, report_csv, report_markdown, report_html)
-    for name, render in zip(REPORT_FILES, renderers, strict=True):
-        write_report_file(out, name, render(report))
+    files = [(name, render(report)) for name, render in zip(REPORT_FILES, renderers, strict=True)]
+    try:
+        write_recorded(out, files, option="--out", adopt=older_reports)
+    except OSError as exc:
+        raise unusable_folder(out, exc) from None
 
 
 def _replaced_finished(out: Path, rows: Sequence[DocRow]) -> str | None:
@@ -531,6 +538,10 @@ def run_batch(
         raise InputError(
             f"{display_path(out)}: exists and is not a folder; pass a folder for --out"
         )
+    # A state means an earlier run: its reports may predate the record of what mtsum wrote.
+    older_reports = os.path.lexists(out / STATE_FILE)
+    if out.is_dir():  # before any model loads: a user's report.md there is never replaced
+        check_replaceable(out, REPORT_FILES, option="--out", adopt=older_reports)
     signatures = sign(docs, settings, translator=translator, summarizer=summarizer)
     lock = RunLock(out)
     state: RunState | None = None
@@ -603,6 +614,7 @@ def run_batch(
                         started,
                         replace(used, warnings=(stopped, *used.warnings)),
                     ),
+                    older_reports=older_reports,
                 )
             raise
         notes = (
@@ -611,7 +623,7 @@ def run_batch(
         )
         used = replace(used, warnings=(*(n for n in notes if n is not None), *used.warnings))
         report = _report(source, out, docs, outcomes, signatures, started, used)
-        write_report(out, report)
+        write_report(out, report, older_reports=older_reports)
         return report
     finally:
         if state is not None:

@@ -15,7 +15,8 @@ Exit codes (also in the README):
     0  success
     1  batch finished, but some documents failed (see the report)
     2  usage error (bad option or argument)
-    3  bad input (unreadable, empty, invalid UTF-8, ...)
+    3  bad input (unreadable, empty, invalid UTF-8, ...) or an output that cannot be written
+       (an -o that is an input, stdout closed or full, a file mtsum did not write)
     4  model unavailable (not cached and no network, or not loadable)
     5  busy: another `mtsum batch` holds the output folder
     128 + N  stopped by signal N: 130 Ctrl-C (SIGINT), 143 SIGTERM, 129 SIGHUP
@@ -34,7 +35,7 @@ import sys
 import threading
 import traceback
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -43,7 +44,7 @@ import typer
 
 from mtsum._version import __version__
 from mtsum.cli.options import Backend, ComputeType, Device
-from mtsum.errors import MtsumError
+from mtsum.errors import InputError, MtsumError
 from mtsum.markup import one_line
 
 __all__ = [
@@ -325,18 +326,40 @@ def model_runtime(
     }
 
 
-def check_output(output: str | None) -> None:
-    """Fail now, before any model runs, on an ``-o`` that can never be written."""
-    if output is not None and output != "-":
-        from mtsum.atomic import output_target
+_STDOUT_CLOSED = "stdout is closed; pass -o FILE, or redirect stdout to a file"
 
-        output_target(output)
+
+def check_output(output: str | None, inputs: Sequence[str | Path] = ()) -> None:
+    """Fail now, before any model runs, on an output that can never be written: a closed stdout
+    (``>&-``), or an ``-o`` that is a folder, under a file, or one of the command's `inputs`
+    (files it reads, ``-`` for stdin: see `mtsum.atomic.output_target`).
+
+    Raises:
+        InputError: The message names the output and what to do.
+    """
+    if output is None or output == "-":
+        if sys.stdout is None:  # Python's stdout when descriptor 1 was closed at start
+            raise InputError(_STDOUT_CLOSED)
+        return
+    from mtsum.atomic import output_target
+
+    output_target(output, inputs=inputs)
 
 
 def write(text: str, output: str | None) -> None:
-    """Print `text`, or write it where ``-o`` points (see `mtsum.atomic.write_output`)."""
+    """Print `text`, or write it where ``-o`` points (see `mtsum.atomic.write_output`).
+
+    Raises:
+        InputError: It cannot be written: stdout closed or full (``> /dev/full``, a full disk),
+            or as `mtsum.atomic.write_output`.
+    """
     if output is None or output == "-":
-        typer.echo(text, nl=False)
+        if sys.stdout is None:  # typer.echo would drop the text without a word
+            raise InputError(_STDOUT_CLOSED)
+        try:
+            typer.echo(text, nl=False)  # flushes: a full disk fails here, not at exit
+        except OSError as exc:
+            raise InputError(f"stdout: cannot be written ({exc.strerror or exc})") from None
     else:
         from mtsum.atomic import write_output
 

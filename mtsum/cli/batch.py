@@ -4,7 +4,8 @@ Exit codes as in `mtsum.cli._app`: 0 every document ok (or finished by an earlie
 documents failed (their rows in OUT_DIR/report.md say why), 2 --engine ray without Ray installed
 (or --ray-address or --workers without it), 3 INPUT_DIR missing or without documents, OUT_DIR
 that cannot be written (a full disk), its resume state damaged or not mtsum's (--force moves it
-aside), a Ray cluster that cannot be joined, or an unreadable --hyp/--ref file, 4 a model
+aside), a run report file in OUT_DIR that mtsum did not write (or that was edited since), a Ray
+cluster that cannot be joined, an unreadable --hyp/--ref file or an -o that is one, 4 a model
 unavailable (nothing is written), 5 another batch holds OUT_DIR, 130/143/129 stopped by Ctrl-C,
 SIGTERM or SIGHUP (the run report says what finished; a rerun resumes).
 """
@@ -300,7 +301,7 @@ def score_command(
         from mtsum.render import dumps
         from mtsum.sources import read_document
 
-        check_output(output)
+        check_output(output, [hyp, *ref])
         hypothesis = read_document(hyp, max_bytes=max_bytes, encoding=encoding)
         references = [read_document(r, max_bytes=max_bytes, encoding=encoding) for r in ref]
         result = score_summary(hypothesis, references, lang=lang.value)

@@ -72,11 +72,11 @@ def translate_command(
     with command_errors(ctx):
         from mtsum import render
         from mtsum.backends import load_translator
-        from mtsum.sources import read_sources
+        from mtsum.sources import input_files, read_sources
         from mtsum.translate import TranslateOptions
         from mtsum.translate import translate as run
 
-        check_output(output)
+        check_output(output, input_files(inputs))
         sources = read_sources(inputs, max_bytes=max_bytes, encoding=encoding)
         runtime = model_runtime(device, threads, backend, compute_type, cache_dir)
         with progress_bar(quiet, "translate") as progress:
@@ -122,20 +122,20 @@ def summarize_command(
         from mtsum.backends.resolve import resolve_model
         from mtsum.paths import cache_dir as mtsum_cache
         from mtsum.pipeline import summarize_texts
-        from mtsum.sources import read_sources
+        from mtsum.sources import input_files, read_sources
         from mtsum.summarize import SummarizeOptions
         from mtsum.translate import TranslateOptions
 
         if fmt is not SummaryFormat.html:
-            check_output(output)
+            check_output(output, input_files(inputs))
         sources = read_sources(inputs, max_bytes=max_bytes, encoding=encoding)
         folder = _page_folder(output, len(sources)) if fmt is SummaryFormat.html else None
         if fmt is SummaryFormat.html and folder is None:
-            check_output(output)
+            check_output(output, input_files(inputs))
         if folder is not None:  # refused before any model runs
-            from mtsum.htmlpage import check_page_ids
+            from mtsum.htmlpage import check_page_folder
 
-            check_page_ids([source.id for source in sources])
+            check_page_folder(folder, [source.id for source in sources])
         options = SummarizeOptions(
             preset=length.value if length else None,
             min_words=min_words,
@@ -224,7 +224,7 @@ def check_command(
                 f"once per document (mtsum check {source.rstrip('/')}/<id>.txt --summary ...), or "
                 "use mtsum batch for a folder with reference summaries"
             )
-        check_output(output)
+        check_output(output, [source, summary])
         [article] = read_sources([source], max_bytes=max_bytes, encoding=encoding)
         text = read_document(summary, max_bytes=max_bytes, encoding=encoding)
         sentences = summary_sentences(text)
