@@ -14,14 +14,12 @@ import io
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tarfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from hub_cache import REVISION, build_hub_cache
+from hub_cache import REVISION, build_hub_cache, machine, user_run
 
 from mtsum.backends.archive import MANIFEST, export_models, import_models
 from mtsum.errors import InputError
@@ -30,30 +28,6 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTICLE = ROOT / "seeds" / "000_91e72526449f324a.txt"
 MT, SUM = "Helsinki-NLP/opus-mt-ar-en", "sshleifer/distilbart-cnn-12-6"
 MT_WEIGHTS = f"huggingface/Helsinki-NLP--opus-mt-ar-en/{REVISION}/model.safetensors"
-
-Run = subprocess.CompletedProcess[str]
-
-
-def machine(root: Path, hf_home: Path | None = None) -> dict[str, str]:
-    """The environment of one machine: its own Hugging Face cache and mtsum cache, offline."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_"))}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env["HF_HOME"] = str(hf_home or root / "hf-home")
-    env["HF_HUB_OFFLINE"] = "1"
-    env["MTSUM_CACHE_DIR"] = str(root / "mtsum-cache")
-    return env
-
-
-def user_run(command: str, cwd: Path, env: dict[str, str]) -> Run:
-    return subprocess.run(
-        ["bash", "-c", command],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def tree(root: Path) -> dict[str, tuple[bool, int, int, int]]:
