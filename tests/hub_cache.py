@@ -4,13 +4,16 @@
 (``HF_HOME/hub/models--ORG--NAME/{blobs,refs/main,snapshots/<revision>}``, each snapshot file a
 relative symlink to its blob named by its sha256), so that a subprocess run with ``HF_HOME`` set to
 that folder and ``HF_HUB_OFFLINE=1`` resolves ``Helsinki-NLP/opus-mt-ar-en`` and
-``sshleifer/distilbart-cnn-12-6`` exactly as a user's machine resolves the real ones.
+``sshleifer/distilbart-cnn-12-6`` exactly as a user's machine resolves the real ones. `machine`
+is the environment of such a machine, `user_run` runs a command there as a user would.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -43,3 +46,28 @@ def build_hub_cache(hf_home: Path, checkpoints: Mapping[str, Path]) -> Path:
             link.unlink(missing_ok=True)
             link.symlink_to(os.path.relpath(blob, snapshot))
     return hf_home
+
+
+Run = subprocess.CompletedProcess[str]
+
+
+def machine(root: Path, hf_home: Path | None = None) -> dict[str, str]:
+    """The environment of one machine: its own Hugging Face cache and mtsum cache, offline."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_"))}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["HF_HOME"] = str(hf_home or root / "hf-home")
+    env["HF_HUB_OFFLINE"] = "1"
+    env["MTSUM_CACHE_DIR"] = str(root / "mtsum-cache")
+    return env
+
+
+def user_run(command: str, cwd: Path, env: dict[str, str]) -> Run:
+    return subprocess.run(
+        ["bash", "-c", command],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )

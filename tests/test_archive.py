@@ -14,14 +14,12 @@ import io
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tarfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from hub_cache import REVISION, build_hub_cache
+from hub_cache import REVISION, build_hub_cache, machine, user_run
 
 from mtsum.backends.archive import MANIFEST, export_models, import_models
 from mtsum.errors import InputError
@@ -30,30 +28,6 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTICLE = ROOT / "seeds" / "000_91e72526449f324a.txt"
 MT, SUM = "Helsinki-NLP/opus-mt-ar-en", "sshleifer/distilbart-cnn-12-6"
 MT_WEIGHTS = f"huggingface/Helsinki-NLP--opus-mt-ar-en/{REVISION}/model.safetensors"
-
-Run = subprocess.CompletedProcess[str]
-
-
-def machine(root: Path, hf_home: Path | None = None) -> dict[str, str]:
-    """The environment of one machine: its own Hugging Face cache and mtsum cache, offline."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_"))}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env["HF_HOME"] = str(hf_home or root / "hf-home")
-    env["HF_HUB_OFFLINE"] = "1"
-    env["MTSUM_CACHE_DIR"] = str(root / "mtsum-cache")
-    return env
-
-
-def user_run(command: str, cwd: Path, env: dict[str, str]) -> Run:
-    return subprocess.run(
-        ["bash", "-c", command],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def tree(root: Path) -> dict[str, tuple[bool, int, int, int]]:
@@ -119,7 +93,7 @@ def test_manifest_lists_every_file_with_its_checksum(connected: Path) -> None:
     assert manifest["format"] == "mtsum-models" and manifest["version"] == 1
     with tarfile.open(archive) as tar:
         names = tar.getnames()
-        assert names[-1] == MANIFEST
+        assert names[0] == MANIFEST  # first: an import checks each member as it reads it
         listed = {}
         for model in manifest["models"]:
             for file in model["files"]:
@@ -129,7 +103,7 @@ def test_manifest_lists_every_file_with_its_checksum(connected: Path) -> None:
                     f"{REVISION}--{model['compute_type']}",
                 }[model["kind"]]
                 listed[f"{folder}/{file['path']}"] = file
-        assert sorted(listed) == sorted(names[:-1])
+        assert sorted(listed) == sorted(names[1:])
         for name, file in listed.items():
             handle = tar.extractfile(name)
             assert handle is not None
@@ -308,6 +282,7 @@ TAMPERED: dict[str, tuple[Callable[[Path, Path], None], str]] = {
     ),
     "an absolute member": (added(member(OUTSIDE)), "has an absolute path"),
     "a member not in the manifest": (added(member(f"{CT2}/extra.bin")), "is not in the manifest"),
+    "a second manifest": (added(member(MANIFEST, b"{}")), f"member '{MANIFEST}' appears twice"),
     "a symlink": (
         added(member(f"{CT2}/link", None, type=tarfile.SYMTYPE, linkname="/etc/passwd")),
         "is a link",
@@ -490,3 +465,82 @@ def test_a_bare_hub_name_round_trips(tmp_path: Path, marian_dir: Path) -> None:
     run = user_run("mtsum models import m.tar -q", tmp_path, machine(other))
     assert run.returncode == 0, run.stderr
     assert (other / "hf-home" / "hub" / "models--tiny-marian" / "refs" / "main").is_file()
+
+
+# --- bounded reading ----------------------------------------------------------------------------
+
+
+def tar_member(name: str, data: bytes) -> bytes:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    return info.tobuf(tarfile.USTAR_FORMAT) + data + b"\0" * (-len(data) % 512)
+
+
+def pax_header(size: int) -> Iterator[bytes]:
+    """The blocks of a PAX extended header whose one record (a comment) is `size` bytes."""
+    body = len(" comment=\n") + size
+    length = body + len(str(body + len(str(body))))
+    info = tarfile.TarInfo("././@PaxHeader")
+    info.type, info.size = tarfile.XHDTYPE, length
+    yield info.tobuf(tarfile.USTAR_FORMAT) + f"{length} comment=".encode()
+    for _ in range(size >> 20):
+        yield b"x" * (1 << 20)
+    yield b"x" * (size % (1 << 20)) + b"\n" + b"\0" * (-length % 512)
+
+
+@pytest.mark.parametrize("manifest_first", [True, False])
+def test_a_huge_extended_header_is_refused_before_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, manifest_first: bool
+) -> None:
+    # A 16 MiB PAX header compresses to 16 KiB; tarfile used to read it whole (a 600 MB one took
+    # 1.9 GB and 22 s) before the manifest check refused the member it belongs to.
+    import gzip
+
+    manifest = {"format": "mtsum-models", "version": 1, "mtsum": "0", "models": [one_model()]}
+    listed = tar_member(MANIFEST, json.dumps(manifest).encode())
+    head, tail = ([listed], []) if manifest_first else ([], [listed])
+    archive = tmp_path / "bomb.tar.gz"
+    with gzip.open(archive, "wb", compresslevel=1) as out:
+        for block in [*head, *pax_header(16 << 20), tar_member("x.bin", b"x"), *tail]:
+            out.write(block)
+        out.write(b"\0" * 1024)
+    read: list[int] = []
+    real = gzip.GzipFile.read
+
+    def counting(self: gzip.GzipFile, size: int = -1) -> bytes:
+        data = real(self, size)
+        read.append(len(data))
+        return data
+
+    monkeypatch.setattr(gzip.GzipFile, "read", counting)
+    with pytest.raises(InputError, match=r"bomb.tar.gz: an extended tar header of 1677\d+ bytes"):
+        import_models(archive, cache=tmp_path / "cache", hub_cache=tmp_path / "hub")
+    assert sum(read) < 64 << 10
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bomb.tar.gz"]
+
+
+def test_import_stops_at_the_first_member_the_manifest_does_not_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = f"ctranslate2/org_tiny--{REVISION}--int8"
+    manifest = {"format": "mtsum-models", "version": 1, "mtsum": "0", "models": [one_model()]}
+    archive = tmp_path / "a.tar"
+    with archive.open("wb") as out:
+        out.write(tar_member(MANIFEST, json.dumps(manifest).encode()))
+        out.write(tar_member(f"{folder}/model.bin", b"weights"))
+        out.write(tar_member(f"{folder}/evil.bin", b"evil"))
+        for n in range(1000):
+            out.write(tar_member(f"{folder}/more-{n}.bin", b"more"))
+        out.write(b"\0" * 1024)
+    headers: list[int] = []
+    real = tarfile.TarInfo.frombuf.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type, buf: bytes, encoding: str, errors: str) -> tarfile.TarInfo:
+        headers.append(1)
+        return real(cls, buf, encoding, errors)
+
+    monkeypatch.setattr(tarfile.TarInfo, "frombuf", classmethod(counting))
+    with pytest.raises(InputError, match=r"member '.*/evil.bin' is not in the manifest"):
+        import_models(archive, cache=tmp_path / "cache", hub_cache=tmp_path / "hub")
+    assert len(headers) == 3  # the manifest, the listed file, the one refused: none after
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tar"]

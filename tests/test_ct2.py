@@ -8,6 +8,7 @@ of both backends (EOS, decoder start, forced BOS) is compared too.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -341,6 +342,54 @@ def test_damaged_copy_says_how_to_recover(checkpoints: dict[str, Path], tmp_path
     (path / "model.bin").write_bytes(b"not a model")
     with pytest.raises(ModelError, match="delete that folder to convert again"):
         _load(checkpoints["marian"], "marian", tmp_path, "int8")
+
+
+@pytest.fixture(scope="module")
+def converted(
+    checkpoints: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Path]:
+    """A cache with an int8 conversion of each of Marian and BART."""
+    caches = {}
+    for kind in ("marian", "bart"):
+        caches[kind] = tmp_path_factory.mktemp(f"converted-{kind}")
+        convert.convert(_resolved(checkpoints[kind]), compute_type="int8", cache=caches[kind])
+    return caches
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated"])
+@pytest.mark.parametrize("kind", ["marian", "bart"])
+def test_every_damaged_file_of_a_converted_copy_says_how_to_recover(
+    checkpoints: dict[str, Path], converted: dict[str, Path], tmp_path: Path, kind: str, damage: str
+) -> None:
+    # Every file the conversion wrote, one at a time: a missing or cut tokenizer.json used to
+    # escape as tokenizers' bare Exception (exit 70).
+    [template] = (converted[kind] / "ct2").iterdir()
+    names = sorted(p.name for p in template.iterdir())
+    assert {"model.bin", convert.METADATA} <= set(names)
+    outcomes = {}
+    for name in names:
+        cache = tmp_path / name
+        shutil.copytree(converted[kind], cache)
+        file = cache / "ct2" / template.name / name
+        if damage == "missing":
+            file.unlink()
+        else:
+            file.write_bytes(file.read_bytes()[:20])
+        try:
+            _load(checkpoints[kind], kind, cache, "int8")
+            outcomes[name] = "loaded"
+        except ModelError as exc:
+            message = str(exc)
+            assert "\n" not in message and str(file.parent) in message
+            advice = "delete that folder to convert again"
+            outcomes[name] = "delete" if advice in message else message
+    # The record is rebuilt from the checkpoint (as for a conversion by an older mtsum).
+    assert outcomes == {n: "loaded" if n == convert.METADATA else "delete" for n in names}
+    # The advice works: without the folder, the model is converted again and loads.
+    shutil.rmtree(file.parent)
+    assert _load(checkpoints[kind], kind, cache, "int8").generate(
+        _texts(kind)[:1], GREEDY, max_new_tokens=[3]
+    )
 
 
 _CHILD = """

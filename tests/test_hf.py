@@ -274,7 +274,8 @@ def test_generate_nothing_and_too_long(marian_hf: HFSeq2Seq) -> None:
 
 def test_a_broken_checkpoint_is_a_model_error(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text("{}", encoding="utf-8")
-    with pytest.raises(ModelError, match=f"translation model tiny-translation at {tmp_path}"):
+    match = f"translation model tiny-translation: the weights are missing .* in {tmp_path}"
+    with pytest.raises(ModelError, match=match):
         load(tmp_path, "translation")
 
 

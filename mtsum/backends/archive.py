@@ -1,21 +1,25 @@
 """Model archives: checkpoints and their converted copies, carried to machines without internet.
 
-`export_models` writes one tar file: every file of each model's checkpoint (the Hugging Face
-snapshot a hub name resolves to, or a local checkpoint folder), every file of its converted
-CTranslate2 copies in the mtsum cache, and last `MANIFEST`, which lists each model (kind, name,
-revision, compute type) with the sha256 and size of every file::
+`export_models` writes one tar file: first `MANIFEST`, which lists each model (kind, name,
+revision, compute type) with the sha256 and size of every file, then every file of each model's
+checkpoint (the Hugging Face snapshot a hub name resolves to, or a local checkpoint folder) and
+every file of its converted CTranslate2 copies in the mtsum cache::
 
+    mtsum-manifest.json
     huggingface/<org>--<name>/<revision>/<file>     a hub checkpoint
     local/<folder name>/<revision>/<file>           a local checkpoint folder
     ctranslate2/<converted folder>/<file>           a converted copy (`convert.converted_path`)
-    mtsum-manifest.json
 
 `import_models` trusts nothing in an archive until it is checked:
 
 - every member must be a regular file (or a folder) at a plain relative path that the manifest
   lists: an absolute path, ``..``, a link or a device is refused, and so is a member the manifest
   does not list, a member listed twice, a size that differs from the manifest's and a listed file
-  the archive lacks; all before anything is extracted;
+  the archive lacks. Members are read one at a time, each checked before it is extracted, and the
+  first one refused ends the import: a huge member after it is never read. An extended (PAX or
+  GNU long-name) header over 64 KiB is refused before it is read. Archives of older mtsum
+  versions, with the manifest last, are still read: their headers first (at most 100,000
+  members), then each listed file;
 - files are extracted (tarfile's ``data`` filter) into a staging folder inside each destination
   and their sha256 compared with the manifest; only when every file of every model matches is
   anything moved, by renames. A refused archive leaves the destinations as they were;
@@ -62,6 +66,17 @@ __all__ = [
 MANIFEST = "mtsum-manifest.json"
 _FORMAT, _VERSION = "mtsum-models", 1
 _MANIFEST_LIMIT = 64 << 20
+# An extended header holds a member's long path and times: a few hundred bytes as export writes
+# them, never near 64 KiB. Old archives (manifest last) are listed before they are checked.
+_HEADER_LIMIT = 64 << 10
+_EXTENDED = (
+    tarfile.XHDTYPE,
+    tarfile.XGLTYPE,
+    tarfile.SOLARIS_XHDTYPE,
+    tarfile.GNUTYPE_LONGNAME,
+    tarfile.GNUTYPE_LONGLINK,
+)
+_MEMBER_LIMIT = 100_000
 _KINDS = ("huggingface", "local", "ctranslate2")
 # ORG/NAME, or a bare NAME as the hub's oldest models have (t5-small).
 _HUB_NAME = re.compile(r"(?!.*(\.\.|--))([A-Za-z0-9][\w.-]*/)?[A-Za-z0-9][\w.-]*", re.ASCII)
@@ -154,15 +169,18 @@ def export_models(
         os.umask(mask)
         os.chmod(tmp, 0o666 & ~mask)
         with os.fdopen(handle, "wb") as raw:
+            # The manifest goes first, so an import checks each member as it reads it.
+            models = [_listed(m, p) for m, p in sources.values()]
+            try:
+                _check_models(models)
+            except ValueError as exc:
+                raise InputError(f"cannot archive {', '.join(names)}: {exc}") from None
+            manifest = {"format": _FORMAT, "version": _VERSION, "mtsum": __version__}
+            data = json.dumps({**manifest, "models": [asdict(m) for m in models]}, indent=1)
             with tarfile.open(fileobj=raw, mode=mode, format=tarfile.PAX_FORMAT) as tar:
-                models = [_add_model(tar, m, p, _folder(m, root)) for m, p in sources.values()]
-                try:
-                    _check_models(models)
-                except ValueError as exc:
-                    raise InputError(f"cannot archive {', '.join(names)}: {exc}") from None
-                manifest = {"format": _FORMAT, "version": _VERSION, "mtsum": __version__}
-                data = json.dumps({**manifest, "models": [asdict(m) for m in models]}, indent=1)
                 _add_bytes(tar, MANIFEST, data.encode("utf-8"))
+                for model, (_, source) in zip(models, sources.values(), strict=True):
+                    _add_model(tar, model, source, _folder(model, root))
             raw.flush()
             os.fsync(raw.fileno())
         os.replace(tmp, target)
@@ -203,19 +221,31 @@ def _sources(
     return found
 
 
-def _add_model(
-    tar: tarfile.TarFile, model: ArchivedModel, source: Path, folder: str
-) -> ArchivedModel:
+def _listed(model: ArchivedModel, source: Path) -> ArchivedModel:
+    """`model` with every file under `source`, hashed."""
     files = []
     for rel, path in _walk(source):
         with _open_source(path) as handle:
-            stat = os.fstat(handle.fileno())
-            info = tarfile.TarInfo(f"{folder}/{rel}")
-            info.size, info.mtime, info.mode = stat.st_size, int(stat.st_mtime), 0o644
-            hashing = _Hashing(handle)
-            tar.addfile(info, hashing)
-        files.append(ArchivedFile(path=rel, sha256=hashing.digest.hexdigest(), size=info.size))
+            size, sha256 = os.fstat(handle.fileno()).st_size, _sha256(handle)
+        files.append(ArchivedFile(path=rel, sha256=sha256, size=size))
     return replace(model, files=tuple(files))
+
+
+def _add_model(tar: tarfile.TarFile, model: ArchivedModel, source: Path, folder: str) -> None:
+    """Add the files `_listed` hashed, hashed again as they are copied: one that changed in
+    between would make an archive its own import refuses."""
+    for file in model.files:
+        path = source / file.path
+        with _open_source(path) as handle:
+            stat = os.fstat(handle.fileno())
+            info = tarfile.TarInfo(f"{folder}/{file.path}")
+            info.size, info.mtime, info.mode = file.size, int(stat.st_mtime), 0o644
+            hashing = _Hashing(handle)
+            changed = stat.st_size != file.size
+            if not changed:
+                tar.addfile(info, hashing)
+        if changed or hashing.digest.hexdigest() != file.sha256:
+            raise ModelError(f"{path}: changed while it was archived; export again")
 
 
 def _walk(root: Path) -> list[tuple[str, Path]]:
@@ -300,18 +330,12 @@ def import_models(
     staging = _Staging()
     try:
         with _open(path, archive) as tar:
-            members = tar.getmembers()
-            models = _read_manifest(tar, members, archive)
-            wanted = _check_members(members, models, archive, root)
             tar.errorlevel = 2
-            for member in members:
-                if member.name in wanted:
-                    model, _ = wanted[member.name]
-                    _extract(tar, member, staging.folder(roots[model.kind]), archive)
-        for name, (model, file) in wanted.items():
-            _verify(staging.folder(roots[model.kind]) / name, file, archive, name)
+            models = _import_members(tar, archive, root, roots, staging)
     except BaseException as exc:
         staging.close(keep_created=False)
+        if isinstance(exc, _Oversized):
+            raise InputError(f"{archive}: {exc}") from None
         if isinstance(exc, _DAMAGE) and not isinstance(exc, InputError):
             raise InputError(f"{archive}: damaged archive ({exc})") from None
         raise
@@ -326,9 +350,81 @@ def import_models(
         staging.close(keep_created=True)
 
 
+def _import_members(
+    tar: tarfile.TarFile,
+    archive: str | Path,
+    root: Path,
+    roots: dict[str, Path],
+    staging: _Staging,
+) -> list[ArchivedModel]:
+    """Check every member against the manifest and extract it into staging, verified.
+
+    An archive that begins with its manifest (as `export_models` writes them) is read in one
+    pass that stops at the first member the manifest does not vouch for; one that ends with it
+    (mtsum before 2026-12) is read twice: its headers (bounded, see `_BoundedInfo`), then the
+    listed files.
+    """
+    first = tar.next()
+    if first is not None and first.name == MANIFEST:
+        models = _read_manifest(tar, [first], archive)
+        checker = _Members(models, archive, root)
+        checker.check(first)
+        for member in iter(tar.next, None):
+            if checker.check(member) is not None:
+                _extract_verified(tar, member, checker, staging, roots, archive)
+        checker.finish()
+        return models
+    members = [] if first is None else [first]
+    for member in iter(tar.next, None):
+        if len(members) >= _MEMBER_LIMIT:
+            raise InputError(f"{archive}: more than {_MEMBER_LIMIT} members; refused")
+        members.append(member)
+    models = _read_manifest(tar, members, archive)
+    checker = _Members(models, archive, root)
+    for member in members:
+        checker.check(member)
+    checker.finish()
+    for member in members:
+        if member.name in checker.wanted:
+            _extract_verified(tar, member, checker, staging, roots, archive)
+    return models
+
+
+def _extract_verified(
+    tar: tarfile.TarFile,
+    member: tarfile.TarInfo,
+    checker: _Members,
+    staging: _Staging,
+    roots: dict[str, Path],
+    archive: str | Path,
+) -> None:
+    model, file = checker.wanted[member.name]
+    into = staging.folder(roots[model.kind])
+    _extract(tar, member, into, archive)
+    _verify(into / member.name, file, archive, member.name)
+
+
+class _Oversized(Exception):
+    """An extended header over `_HEADER_LIMIT` (the message lacks the archive's name)."""
+
+
+class _BoundedInfo(tarfile.TarInfo):
+    """A tar header that refuses an extended header (PAX or GNU long name) over
+    `_HEADER_LIMIT` before tarfile reads it whole into memory: one 600 MB PAX header took 1.9 GB
+    and 22 s to reach the manifest check."""
+
+    def _proc_member(self, tarfile: tarfile.TarFile) -> tarfile.TarInfo:  # type: ignore[override]
+        if self.type in _EXTENDED and self.size > _HEADER_LIMIT:
+            raise _Oversized(
+                f"an extended tar header of {self.size} bytes at byte {self.offset}, over the "
+                f"{_HEADER_LIMIT} an archive of `mtsum models export` ever needs; refused"
+            )
+        return super()._proc_member(tarfile)  # type: ignore[misc]
+
+
 def _open(path: Path, archive: str | Path) -> tarfile.TarFile:
     try:
-        return tarfile.open(path, "r:*")
+        return tarfile.open(path, "r:*", tarinfo=_BoundedInfo)
     except tarfile.ReadError:
         raise InputError(f"{archive}: not a tar archive, or a damaged one") from None
     except OSError as exc:
@@ -428,19 +524,25 @@ def _checked_file(file: ArchivedFile) -> str:
     return file.path
 
 
-def _check_members(
-    members: list[tarfile.TarInfo], models: list[ArchivedModel], archive: str | Path, root: Path
-) -> dict[str, tuple[ArchivedModel, ArchivedFile]]:
-    """The archive's members against its manifest, before anything is extracted.
+class _Members:
+    """The archive's members against its manifest, one at a time, before each is extracted.
 
-    Returns:
-        Member name -> its model and manifest entry, for every file member.
+    ``wanted`` maps each file member's name to its model and manifest entry.
     """
-    wanted = {f"{_folder(m, root)}/{f.path}": (m, f) for m in models for f in m.files}
-    folders = {str(p) for name in wanted for p in PurePosixPath(name).parents}
-    seen: set[str] = set()
-    for member in members:
-        name = member.name
+
+    def __init__(self, models: list[ArchivedModel], archive: str | Path, root: Path) -> None:
+        self.archive, self.root = archive, root
+        self.wanted = {f"{_folder(m, root)}/{f.path}": (m, f) for m in models for f in m.files}
+        self.folders = {str(p) for name in self.wanted for p in PurePosixPath(name).parents}
+        self.seen: set[str] = set()
+
+    def check(self, member: tarfile.TarInfo) -> ArchivedFile | None:
+        """The manifest entry of a file member (None for a folder or the manifest itself).
+
+        Raises:
+            InputError: The member is not one the manifest vouches for.
+        """
+        archive, name = self.archive, member.name
         if name.startswith("/") or PurePosixPath(name).is_absolute() or re.match(r"\w:", name):
             raise InputError(f"{archive}: member {name!r} has an absolute path; refused")
         if ".." in name.split("/") or "\\" in name:
@@ -450,27 +552,33 @@ def _check_members(
             raise InputError(f"{archive}: member {name!r} is {what}; only plain files are taken")
         if _DATA_FILTER:
             try:
-                tarfile.data_filter(member, str(root))
+                tarfile.data_filter(member, str(self.root))
             except tarfile.FilterError as exc:
                 raise InputError(f"{archive}: member {name!r} refused ({exc})") from None
-        if member.isdir() and name in folders:
-            continue
-        if name == MANIFEST:
-            continue
-        if name not in wanted or member.isdir():
+        if member.isdir() and name in self.folders:
+            return None
+        if name != MANIFEST and (name not in self.wanted or member.isdir()):
             raise InputError(f"{archive}: member {name!r} is not in the manifest; refused")
-        if name in seen:
+        if name in self.seen:
             raise InputError(f"{archive}: member {name!r} appears twice; refused")
-        seen.add(name)
-        if member.size != wanted[name][1].size:
+        self.seen.add(name)
+        if name == MANIFEST:
+            return None
+        file = self.wanted[name][1]
+        if member.size != file.size:
             raise InputError(
                 f"{archive}: member {name!r} is {member.size} bytes, the manifest says "
-                f"{wanted[name][1].size} (damaged or tampered with)"
+                f"{file.size} (damaged or tampered with)"
             )
-    missing = sorted(set(wanted) - seen)
-    if missing:
-        raise InputError(f"{archive}: {missing[0]!r} is in the manifest but not in the archive")
-    return wanted
+        return file
+
+    def finish(self) -> None:
+        """Raises InputError when a file the manifest lists was not among the members."""
+        missing = sorted(set(self.wanted) - self.seen - {MANIFEST})
+        if missing:
+            raise InputError(
+                f"{self.archive}: {missing[0]!r} is in the manifest but not in the archive"
+            )
 
 
 def _extract(
@@ -499,13 +607,17 @@ def _same(path: Path, file: ArchivedFile) -> bool:
     try:
         if not path.is_file() or path.stat().st_size != file.size:
             return False
-        digest = hashlib.sha256()
         with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        return digest.hexdigest() == file.sha256
+            return _sha256(handle) == file.sha256
     except OSError:
         return False
+
+
+def _sha256(handle: BinaryIO) -> str:
+    digest = hashlib.sha256()
+    for block in iter(lambda: handle.read(1 << 20), b""):
+        digest.update(block)
+    return digest.hexdigest()
 
 
 class _Staging:

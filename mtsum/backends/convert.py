@@ -10,6 +10,7 @@ model without importing transformers or torch.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -19,7 +20,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from mtsum.backends.resolve import ResolvedModel, read_json_object
+from mtsum.backends.resolve import (
+    ResolvedModel,
+    check_checkpoint,
+    read_json_object,
+    repair_advice,
+)
 from mtsum.backends.tokens import describe as describe_tokenizer
 from mtsum.errors import InputError, ModelError
 
@@ -77,6 +83,14 @@ def _model_type(resolved: ResolvedModel) -> str:
     return str(read_json_object(resolved.path / "config.json").get("model_type", ""))
 
 
+def _config_readable(resolved: ResolvedModel) -> bool:
+    # A damaged config.json says "type unknown": `check_checkpoint` names the damage instead.
+    try:
+        return isinstance(json.loads((resolved.path / "config.json").read_bytes()), dict)
+    except (OSError, ValueError):
+        return False
+
+
 def check_compute_type(compute_type: str) -> str:
     if compute_type not in COMPUTE_TYPES:
         raise InputError(f"compute type {compute_type!r} is not one of {', '.join(COMPUTE_TYPES)}")
@@ -126,28 +140,40 @@ def convert(resolved: ResolvedModel, *, compute_type: str, cache: Path) -> Path:
             _add_runtime(resolved, final)
         return final
     model_type = _model_type(resolved)
-    if model_type not in SUPPORTED_MODEL_TYPES:
+    if model_type not in SUPPORTED_MODEL_TYPES and _config_readable(resolved):
         raise ModelError(
             f"model {resolved.name} (type {model_type or 'unknown'}) cannot run on CTranslate2 "
             f"here (supported: {', '.join(sorted(SUPPORTED_MODEL_TYPES))}): use the "
             "transformers backend"
         )
+    check_checkpoint(resolved)
     root = final.parent
-    root.mkdir(parents=True, exist_ok=True)
-    remove_orphans(root)
-    work = Path(
-        tempfile.mkdtemp(dir=root, prefix=f".{final.name}.{os.getpid()}.", suffix=_TEMP_SUFFIX)
-    )
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        remove_orphans(root)
+        work = Path(
+            tempfile.mkdtemp(dir=root, prefix=f".{final.name}.{os.getpid()}.", suffix=_TEMP_SUFFIX)
+        )
+    except OSError as exc:
+        raise _unwritable(resolved, root, exc) from exc
     try:
         staged = work / "model"
         try:
             _convert_into(resolved.path, staged, compute_type)
             runtime = _runtime_record(resolved.path, staged, files=staged)
-        except (OSError, ValueError, RuntimeError, KeyError, AttributeError) as exc:
+        except _Unreadable as exc:
+            cause = exc.__cause__
             raise ModelError(
-                f"model {resolved.name} at {resolved.path} could not be converted to "
-                f"CTranslate2 ({type(exc).__name__}: {exc}): use the transformers backend"
-            ) from exc
+                f"model {resolved.name} at {resolved.path} could not be read "
+                f"({type(cause).__name__}: {cause}): a file of it may be damaged: "
+                f"{repair_advice(resolved)}"
+            ) from cause
+        except OSError as exc:
+            if exc.errno in _CANNOT_WRITE:
+                raise _unwritable(resolved, root, exc) from exc
+            raise _not_converted(resolved, exc) from exc
+        except (ValueError, RuntimeError, KeyError, AttributeError) as exc:
+            raise _not_converted(resolved, exc) from exc
         metadata = {
             "name": resolved.name,
             "revision": resolved.revision,
@@ -168,6 +194,30 @@ def convert(resolved: ResolvedModel, *, compute_type: str, cache: Path) -> Path:
     return final
 
 
+# A write that failed for want of room or permission: the cache folder, not the model, is at fault.
+_CANNOT_WRITE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
+
+
+def _unwritable(resolved: ResolvedModel, root: Path, exc: OSError) -> ModelError:
+    return ModelError(
+        f"model {resolved.name} must be converted for CTranslate2, but the cache folder {root} "
+        f"cannot be written ({exc.strerror or exc}): pass --cache-dir (or set MTSUM_CACHE_DIR) "
+        "to a writable folder, or use --backend transformers, which converts nothing"
+    )
+
+
+def _not_converted(resolved: ResolvedModel, exc: Exception) -> ModelError:
+    return ModelError(
+        f"model {resolved.name} at {resolved.path} could not be converted to "
+        f"CTranslate2 ({type(exc).__name__}: {exc}): use the transformers backend"
+    )
+
+
+class _Unreadable(Exception):
+    """Transformers could not load the checkpoint for the converter (the cause is chained): the
+    transformers backend would fail the same way."""
+
+
 def _convert_into(source: Path, out: Path, compute_type: str) -> None:
     """Run the CTranslate2 converter from `source` into the new folder `out`."""
     import ctranslate2
@@ -176,7 +226,10 @@ def _convert_into(source: Path, out: Path, compute_type: str) -> None:
 
     class Converter(ctranslate2.converters.TransformersConverter):
         def load_model(self, model_class: Any, model_name_or_path: str, **kwargs: Any) -> Any:
-            model = super().load_model(model_class, model_name_or_path, **kwargs)
+            try:
+                model = super().load_model(model_class, model_name_or_path, **kwargs)
+            except Exception as exc:  # safetensors and sentencepiece raise their own types
+                raise _Unreadable() from exc
             # transformers 5 no longer keeps BART's legacy layout flags in the config, which the
             # BART loader reads; the layers that exist say what they were.
             encoder = model.get_encoder()
@@ -192,8 +245,11 @@ def _convert_into(source: Path, out: Path, compute_type: str) -> None:
         def load_tokenizer(
             self, tokenizer_class: Any, model_name_or_path: str, **kwargs: Any
         ) -> Any:
-            with sacremoses_notice_hidden():
-                return super().load_tokenizer(tokenizer_class, model_name_or_path, **kwargs)
+            try:
+                with sacremoses_notice_hidden():
+                    return super().load_tokenizer(tokenizer_class, model_name_or_path, **kwargs)
+            except Exception as exc:
+                raise _Unreadable() from exc
 
     Converter(str(source)).convert(str(out), quantization=compute_type)
 
@@ -250,7 +306,13 @@ def _add_runtime(resolved: ResolvedModel, final: Path) -> None:
     looks at the files only once the record has its runtime part) never sees half a file; two
     processes doing this at once rename the same bytes.
     """
-    staging = Path(tempfile.mkdtemp(dir=final, prefix=f".runtime.{os.getpid()}.", suffix=".tmp"))
+    check_checkpoint(resolved)
+    try:
+        staging = Path(
+            tempfile.mkdtemp(dir=final, prefix=f".runtime.{os.getpid()}.", suffix=".tmp")
+        )
+    except OSError as exc:
+        raise _unwritable(resolved, final, exc) from exc
     try:
         try:
             runtime = _runtime_record(resolved.path, final, files=staging)

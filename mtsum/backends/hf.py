@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mtsum.backends.base import GenerateOptions, ModelInfo, within_positions
-from mtsum.backends.resolve import ResolvedModel
+from mtsum.backends.resolve import ResolvedModel, check_checkpoint, repair_advice
 from mtsum.errors import ModelError
 
 __all__ = [
@@ -194,15 +194,21 @@ def load_hf(resolved: ResolvedModel, *, task: str, device: str, threads: int | N
             f"{task} model {resolved.name}: --device cuda, but PyTorch sees no CUDA device here; "
             "use --device cpu (or auto)"
         )
+    from safetensors import SafetensorError
+
+    check_checkpoint(resolved, role=task)
     try:
         config = AutoConfig.from_pretrained(resolved.path, trust_remote_code=False)
         tokenizer = load_hf_tokenizer(resolved.path)
         model = AutoModelForSeq2SeqLM.from_pretrained(
             resolved.path, trust_remote_code=False, use_safetensors=_has_safetensors(resolved)
         )
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, SafetensorError) as exc:
+        # sentencepiece says RuntimeError for a cut .spm, safetensors its own error for cut weights.
         raise ModelError(
-            f"{task} model {resolved.name} at {resolved.path} could not be loaded: {exc}"
+            f"{task} model {resolved.name} at {resolved.path} could not be loaded "
+            f"({type(exc).__name__}: {exc}): a file of it may be damaged: "
+            f"{repair_advice(resolved)}"
         ) from exc
     model.to(device).eval()
     # Every call passes min_new_tokens and max_new_tokens (see generate_kwargs); the model's own

@@ -18,7 +18,14 @@ from typing import Any
 from mtsum.atomic import write_text
 from mtsum.errors import ModelError
 
-__all__ = ["REVISION_MEMO", "ResolvedModel", "read_json_object", "resolve_model"]
+__all__ = [
+    "REVISION_MEMO",
+    "ResolvedModel",
+    "check_checkpoint",
+    "read_json_object",
+    "repair_advice",
+    "resolve_model",
+]
 
 HUB_TIMEOUT_S = 10.0
 _SUPPORT_FILES = ["*.json", "*.spm", "*.model", "*.txt", "*.vocab"]
@@ -63,7 +70,7 @@ def resolve_model(
         return ResolvedModel(name=str(local), path=local.resolve(), revision=revision)
     if name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1:
         raise ModelError(f"{role} model directory {name_or_path} does not exist ({option} PATH)")
-    cached = _from_cache(name_or_path)
+    cached = _from_cache(name_or_path, role=role)
     if cached is not None:
         return cached
     return _download(name_or_path, role=role, option=option)
@@ -124,7 +131,7 @@ def read_json_object(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _from_cache(repo_id: str) -> ResolvedModel | None:
+def _from_cache(repo_id: str, *, role: str) -> ResolvedModel | None:
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
@@ -132,9 +139,82 @@ def _from_cache(repo_id: str) -> ResolvedModel | None:
         path = Path(snapshot_download(repo_id, local_files_only=True))
     except (LocalEntryNotFoundError, FileNotFoundError, ValueError):
         return None
+    found = ResolvedModel(name=repo_id, path=path, revision=path.name)
     if not (path / "config.json").is_file():
+        if _offline():  # online, the download below fetches what is missing
+            raise ModelError(
+                f"{role} model {repo_id}: config.json is missing from its Hugging Face "
+                f"snapshot {path}: {repair_advice(found)}"
+            )
         return None
-    return ResolvedModel(name=repo_id, path=path, revision=path.name)
+    return found
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+
+
+# What each model type's tokenizer reads: any one complete set will do.
+_TOKENIZER_FILES = {
+    "marian": (("source.spm", "target.spm", "vocab.json"),),
+    "bart": (("tokenizer.json",), ("vocab.json", "merges.txt")),
+}
+_WEIGHTS = (
+    "model.safetensors",
+    "pytorch_model.bin",
+    "model.safetensors.index.json",
+    "pytorch_model.bin.index.json",
+)
+
+
+def check_checkpoint(resolved: ResolvedModel, *, role: str = "") -> None:
+    """Refuse a checkpoint a load would fail on, or (a BART without its tokenizer.json) load
+    wrongly, naming the file: a link whose file is gone (a Hugging Face snapshot whose blob was
+    deleted), a config.json that is no JSON object, no weights, or a tokenizer file missing.
+
+    Only names and sizes are looked at (and config.json read), so it costs no load; a file cut
+    short is found by the load itself (see `repair_advice`).
+
+    Raises:
+        ModelError: The first problem found, and how to get the checkpoint back.
+    """
+    problem = _damage(resolved.path)
+    if problem is not None:
+        what = f"{role} model" if role else "model"
+        raise ModelError(
+            f"{what} {resolved.name}: {problem} in {resolved.path}: {repair_advice(resolved)}"
+        )
+
+
+def _damage(path: Path) -> str | None:
+    for entry in sorted(path.rglob("*")):
+        if entry.is_symlink() and not entry.exists():
+            return f"{entry.relative_to(path)} is a link to a file that is gone"
+    try:
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        config = None
+    if not isinstance(config, dict):
+        return "config.json is not a JSON object (damaged)"
+    if not any((path / name).is_file() for name in _WEIGHTS):
+        return f"the weights are missing (no {' or '.join(_WEIGHTS[:2])})"
+    choices = _TOKENIZER_FILES.get(str(config.get("model_type", "")), ())
+    if choices and not any(all((path / f).is_file() for f in files) for files in choices):
+        first = next(f for f in choices[0] if not (path / f).is_file())
+        return f"the tokenizer file {first} is missing"
+    return None
+
+
+def repair_advice(resolved: ResolvedModel) -> str:
+    """How to get a damaged checkpoint back: for a Hugging Face snapshot, delete the model's
+    folder in the cache and download it again; for a local folder, save it again."""
+    repo = resolved.path.parent.parent
+    if resolved.path.parent.name == "snapshots" and repo.name.startswith("models--"):
+        return (
+            f"delete {repo} and download the model again (`hf download {resolved.name}`, or any "
+            "mtsum command while online; offline, `mtsum models import` an archive of it)"
+        )
+    return "save the checkpoint there again with save_pretrained()"
 
 
 def _download(repo_id: str, *, role: str, option: str) -> ResolvedModel:
@@ -144,7 +224,7 @@ def _download(repo_id: str, *, role: str, option: str) -> ResolvedModel:
         f"use {option} PATH with a local copy (save_pretrained), or run `mtsum` once on a "
         "connected machine and copy its Hugging Face cache (~/.cache/huggingface/hub)"
     )
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+    if _offline():
         raise ModelError(f"{role} model {repo_id} is not cached and HF_HUB_OFFLINE is set: {how}")
     try:
         info = HfApi().model_info(repo_id, timeout=HUB_TIMEOUT_S, files_metadata=False)

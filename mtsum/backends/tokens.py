@@ -189,13 +189,21 @@ class SentencePieceTokens:
 
 
 class FastTokens:
-    """A transformers fast tokenizer's saved ``tokenizer.json``, run by `tokenizers`."""
+    """A transformers fast tokenizer's saved ``tokenizer.json``, run by `tokenizers`.
+
+    Raises:
+        ModelError: The file is missing or damaged.
+    """
 
     def __init__(self, spec: TokenizerSpec, folder: Path) -> None:
         from tokenizers import Tokenizer
 
         self.spec = spec
-        self.tokenizer = Tokenizer.from_file(str(folder / _FAST_FILE))
+        file = folder / _FAST_FILE
+        try:
+            self.tokenizer = Tokenizer.from_file(str(file))
+        except Exception as exc:  # tokenizers raises a bare Exception for a missing or bad file
+            raise ModelError(f"{file.name} cannot be read ({exc})") from exc
         # transformers sets these per call; a saved file may carry whatever was set last.
         self.tokenizer.no_truncation()
         self.tokenizer.no_padding()
