@@ -22,6 +22,7 @@ from mtsum.arabic import arabic_share
 from mtsum.backends.base import GenerateOptions, Seq2Seq
 from mtsum.errors import InputError
 from mtsum.generation import Request, beam_bound, generate
+from mtsum.limits import MAX_BEAMS, check_range
 from mtsum.pieces import split_to_fit
 from mtsum.signature import Signature
 from mtsum.textprep import Segment, segment
@@ -43,9 +44,9 @@ _HYPOTHESIS_TOKENS = 6144
 class TranslateOptions:
     """Translation settings; those that change outputs are recorded in the output signature.
 
-    num_beams None means the model's own default (4 for opus-mt). Output length is bounded at
-    ``length_ratio * input_tokens + length_slack`` tokens per piece (with beams, rounded up to a
-    multiple of 64: `mtsum.generation.beam_bound`). A segment over
+    num_beams None means the model's own default (4 for opus-mt); at most `MAX_BEAMS`. Output
+    length is bounded at ``length_ratio * input_tokens + length_slack`` tokens per piece (with
+    beams, rounded up to a multiple of 64: `mtsum.generation.beam_bound`). A segment over
     ``max_segment_tokens`` (or the model's input limit) is split into pieces within it.
 
     ``batch_tokens`` is the most padded tokens a batch holds: its longest piece times its number
@@ -69,8 +70,7 @@ class TranslateOptions:
     retry_no_repeat_ngram: int = 3
 
     def __post_init__(self) -> None:
-        if self.num_beams is not None and self.num_beams < 1:
-            raise InputError(f"beams must be at least 1, got {self.num_beams}")
+        check_range("beams", self.num_beams, 1, MAX_BEAMS)
         if self.max_segment_tokens < 8:
             raise InputError(
                 f"max segment tokens must be at least 8, got {self.max_segment_tokens}"
