@@ -77,7 +77,7 @@ def text_arg(value: object, name: str) -> str:
     if isinstance(value, bytes | bytearray):
         fix = "decode it first (mtsum.read_document reads and decodes a file)"
         raise InputError(f"{name} is {type(value).__name__}, not a str; {fix}")
-    shown = "None" if value is None else f"a {type(value).__name__} ({value!r:.40})"
+    shown = "None" if value is None else f"of type {type(value).__name__} ({value!r:.40})"
     raise InputError(f"{name} is {shown}, not a str; pass the text as a str")
 
 

@@ -32,7 +32,7 @@ from typing import Protocol
 
 from mtsum._version import __version__
 from mtsum.arabic import DIGITS, LANGUAGES, LETTERS, detect_language
-from mtsum.errors import InputError
+from mtsum.errors import InputError, text_arg
 from mtsum.lcs import rouge_l, rouge_lsum
 from mtsum.signature import Signature
 
@@ -45,6 +45,7 @@ __all__ = [
     "Score",
     "arabic_tokenize",
     "join_sentences",
+    "language_mismatch",
     "rouge",
     "rouge_corpus",
     "rouge_many",
@@ -200,6 +201,8 @@ def rouge_many(
     for i, (hypothesis, refs) in enumerate(zip(hypotheses, references, strict=True)):
         if isinstance(refs, str) or len(refs) == 0:
             raise InputError(f"document {i} has references={refs!r}; pass a non-empty list")
+        hypothesis = text_arg(hypothesis, f"hypotheses[{i}]")
+        refs = [text_arg(r, f"references[{i}][{k}]") for k, r in enumerate(refs)]
         doc_lang = detect_language("\n".join(refs), lang)
         if doc_lang not in tokenizers:
             tokenizers[doc_lang] = _tokenizer(doc_lang)
@@ -264,6 +267,33 @@ def _ngrams(target: list[str], prediction: list[str], n: int) -> Score:
     recall = common / max(sum(want.values()), 1)
     f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
     return Score(precision, recall, f1)
+
+
+_LANGUAGE_NAMES = {"ar": "Arabic", "en": "English"}
+
+
+def language_mismatch(hypothesis: str, references: Sequence[str]) -> str | None:
+    """A warning when the summary and its references are in different languages (by script, as
+    `mtsum.arabic.detect_language` decides), else None: ROUGE counts shared words, so an
+    English summary scores 0 against Arabic references, and the score says nothing.
+
+    Example:
+        >>> language_mismatch("Rain fell.", ["هطلت الأمطار."])[:48]
+        'the summary is English but the references are Ar'
+        >>> language_mismatch("Rain fell.", ["Rain fell today."]) is None
+        True
+    """
+    texts = [hypothesis, "\n".join(references)]
+    if not all(any(ch.isalpha() for ch in text) for text in texts):
+        return None  # no letters on one side: no language to compare
+    mine, theirs = (detect_language(text) for text in texts)
+    if mine == theirs:
+        return None
+    return (
+        f"the summary is {_LANGUAGE_NAMES[mine]} but the references are "
+        f"{_LANGUAGE_NAMES[theirs]}: ROUGE counts shared words, so the scores are near 0 and "
+        "mean nothing; score against references in the summary's language"
+    )
 
 
 def rouge(hypothesis: str, references: Sequence[str], *, lang: str = "auto") -> RougeResult:

@@ -305,8 +305,9 @@ def summarize(
 
     Raises:
         InputError: A document is a plain string or has no text, or an option is unusable.
-        ModelError: The chunk summaries all come back empty, or do not get shorter even when
-            held to one token each (a model that ignores its length bound).
+        ModelError: A summary, or all chunk summaries of a round, come back empty, or they do
+            not get shorter even when held to one token each (a model that ignores its length
+            bound).
 
     Example:
         A stand-in model that keeps each input's first sentence, and chunks of at most 20 of its
@@ -372,14 +373,16 @@ def summarize(
     results = []
     for d in range(len(inputs)):
         text = rounds[d][-1].chunks[0].summary
+        sentences = tuple(text[s:e] for s, e in split_sentences(text))
+        if not sentences:
+            # As `mtsum check` refuses an empty summary: nothing in it can be checked or scored.
+            raise ModelError(
+                f"document {d}: the model returned an empty summary ({text!r}); check the "
+                "summarization model"
+            )
         chunking = Chunking(limit=limit, rounds=tuple(rounds[d]), warnings=tuple(warnings[d]))
         results.append(
-            Summary(
-                text=text,
-                sentences=tuple(text[s:e] for s, e in split_sentences(text)),
-                chunking=chunking,
-                signature=signature,
-            )
+            Summary(text=text, sentences=sentences, chunking=chunking, signature=signature)
         )
     return results
 

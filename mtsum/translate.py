@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from mtsum._version import __version__
 from mtsum.arabic import arabic_share
 from mtsum.backends.base import GenerateOptions, Seq2Seq
-from mtsum.errors import InputError
+from mtsum.errors import InputError, texts_arg
 from mtsum.generation import Request, beam_bound, generate
 from mtsum.limits import MAX_BEAMS, check_range
 from mtsum.pieces import split_to_fit
@@ -161,7 +161,9 @@ def translate(
         One `DocumentTranslation` per document, segments in their original order.
 
     Raises:
-        InputError: A document has no text.
+        TypeError: `texts` is a single str (pass ``[text]``), or not a sequence.
+        InputError: A document is not a str, or has no text.
+        ModelError: The model returned another number of outputs, or one that is not a str.
 
     Example:
         A plain function stands in for `load_translator()`'s model:
@@ -173,7 +175,7 @@ def translate(
         (['Welcome.'], 'مرحبا بكم.')
     """
     documents = []
-    for i, text in enumerate(texts):
+    for i, text in enumerate(texts_arg(texts, "texts")):
         segments = segment(text)
         if not segments:
             raise InputError(f"document {i} has no text to translate")
@@ -188,7 +190,17 @@ def translate_segments(
     options: TranslateOptions | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[DocumentTranslation]:
-    """Translate already segmented documents; `translate` without the segmenting."""
+    """Translate already segmented documents; `translate` without the segmenting.
+
+    Raises:
+        TypeError: `documents`, or one of them, is a str: pass ``[mtsum.segment(text)]``.
+    """
+    for i, segments in enumerate([documents] if isinstance(documents, str) else documents):
+        if isinstance(segments, str):
+            where = "documents" if segments is documents else f"documents[{i}]"
+            raise TypeError(
+                f"{where} is a str; pass a list of segmented documents: [segment(text)]"
+            )
     options = options or TranslateOptions()
     limit = min(options.max_segment_tokens, model.info.max_input_tokens)
     beams = options.num_beams or model.defaults.num_beams

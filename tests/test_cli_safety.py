@@ -63,8 +63,9 @@ CASES = {
     "--encoding undefined": Case(
         ("translate", "a.txt", "--encoding", "undefined"), 3, "cannot be decoded as undefined"
     ),
-    "huge --max-bytes": Case(
-        ("score", "--hyp", "s.txt", "--ref", "s.txt", "--max-bytes", "9" * 20), 0, ""
+    # The largest --max-bytes (1 GiB, mtsum.limits) allocates nothing up front.
+    "largest --max-bytes": Case(
+        ("score", "--hyp", "s.txt", "--ref", "s.txt", "--max-bytes", str(1 << 30)), 0, ""
     ),
     "escape codes in a name": Case(
         ("translate", "\x1b]0;owned\x07\x1b[2J.txt"),
