@@ -28,7 +28,7 @@ from mtsum.backends.base import (
     Seq2Seq,
 )
 from mtsum.batch import BatchReport, BatchSettings, lazy_summarizer, lazy_translator, run_batch
-from mtsum.errors import BusyError, InputError, ModelError, MtsumError
+from mtsum.errors import BusyError, InputError, ModelError, MtsumError, OptionError
 from mtsum.pipeline import (
     CheckedSummary,
     DocumentSummary,
@@ -79,6 +79,7 @@ __all__ = [
     "ModelError",
     "ModelInfo",
     "MtsumError",
+    "OptionError",
     "RougeResult",
     "Segment",
     "SentenceSupport",

@@ -6,8 +6,9 @@
 * `DIGITS`: Arabic-Indic (٠-٩) and Eastern Arabic-Indic (Persian, ۰-۹) digits to ASCII, for
   `str.maketrans`; length-preserving, so offsets survive.
 * `LANGUAGES`: what ``--source-lang`` and ``--lang`` accept: ``auto``, ``ar``, ``en``.
-* `arabic_share` / `text_arabic_share`: the share of a text's letters that are Arabic, plain or
-  with markup (tags, entities, web addresses) left out; `detect_language` decides ``ar`` at half.
+* `arabic_share` / `text_arabic_share`: the share of a text's letters that are Arabic (a word
+  counting at most `WORD_LETTERS`), plain or with markup (tags, entities, web addresses) left
+  out; `detect_language` decides ``ar`` at half.
 
 Segmenting (textprep), translation flags (translate), ROUGE's Arabic tokenizer (score), number
 matching (numbers) and the pipeline's language decision all read these.
@@ -17,12 +18,13 @@ from __future__ import annotations
 
 import re
 
-from mtsum.errors import InputError
+from mtsum.errors import InputError, text_arg
 
 __all__ = [
     "DIGITS",
     "LANGUAGES",
     "LETTERS",
+    "WORD_LETTERS",
     "arabic_share",
     "detect_language",
     "text_arabic_share",
@@ -34,22 +36,35 @@ DIGITS: dict[str, str] = {chr(0x0660 + d): str(d) for d in range(10)} | {
 }
 LANGUAGES = ("auto", "ar", "en")
 
+# The most letters one word counts for in `arabic_share`: longer than any word of prose.
+WORD_LETTERS = 24
+
 _LETTER = re.compile(f"[{LETTERS}]")
 # Tags, entities and web addresses are Latin letters that say nothing of the text's language.
 _MARKUP = re.compile(r"<[^<>]*>|&#?\w+;|\b(?:https?://|www\.)\S+")
 
 
 def arabic_share(text: str) -> float:
-    """Return the share of letters in ``text`` that are Arabic letters (0.0 when no letters).
+    """Return the share of letters in ``text`` that are Arabic letters (0.0 when no letters),
+    each word (a run without whitespace) counting at most `WORD_LETTERS` letters.
+
+    A word's weight is capped so that one huge token (a base64 blob, a URL of 30,000 letters)
+    cannot outweigh the article around it; within a word its letters count alike.
 
     Example:
         >>> arabic_share("abc دون")
         0.5
+        >>> round(arabic_share("قال الوزير إن المحادثات مثمرة " + "x" * 30_000), 2)
+        0.51
     """
-    letters = [ch for ch in text if ch.isalpha()]
-    if not letters:
-        return 0.0
-    return sum(1 for ch in letters if _LETTER.match(ch)) / len(letters)
+    arabic = letters = 0.0
+    for word in text_arg(text, "text").split():
+        count = sum(1 for ch in word if ch.isalpha())
+        if count:
+            weight = min(1.0, WORD_LETTERS / count)
+            letters += count * weight
+            arabic += sum(1 for ch in word if _LETTER.match(ch)) * weight
+    return arabic / letters if letters else 0.0
 
 
 def text_arabic_share(text: str) -> float:
@@ -59,7 +74,7 @@ def text_arabic_share(text: str) -> float:
         >>> text_arabic_share('<p class="lead">مرحبا</p>')
         1.0
     """
-    return arabic_share(_MARKUP.sub(" ", text))
+    return arabic_share(_MARKUP.sub(" ", text_arg(text, "text")))
 
 
 def detect_language(text: str, requested: str = "auto") -> str:

@@ -154,7 +154,8 @@ def generate(
         generated once and share the output.
 
     Raises:
-        ModelError: The model returned another number of outputs than it was given inputs.
+        ModelError: The model returned another number of outputs than it was given inputs, or
+            an output that is not a str.
 
     Example:
         >>> from mtsum.backends.base import FunctionModel
@@ -289,5 +290,16 @@ def _capped(options: GenerateOptions, requests: Sequence[Request]) -> GenerateOp
 
 
 def _check(model: Seq2Seq, texts: Sequence[str], requests: Sequence[Request]) -> None:
+    if isinstance(texts, str) or not isinstance(texts, Sequence):
+        raise ModelError(
+            f"{model.info.name}: returned {type(texts).__name__}, not a list of outputs; "
+            "check the model"
+        )
     if len(texts) != len(requests):
         raise ModelError(f"{model.info.name}: {len(texts)} outputs for {len(requests)} inputs")
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise ModelError(
+                f"{model.info.name}: output {i} of a batch is {type(text).__name__}, not a str; "
+                "check the model"
+            )

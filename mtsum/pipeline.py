@@ -15,7 +15,7 @@ from mtsum.align import DEFAULT_THRESHOLD, Aligner, Check, LexicalAligner, check
 from mtsum.arabic import detect_language, text_arabic_share
 from mtsum.backends import load_translator
 from mtsum.backends.base import Seq2Seq
-from mtsum.errors import InputError
+from mtsum.errors import InputError, text_arg, texts_arg
 from mtsum.signature import Signature
 from mtsum.summarize import SummarizeOptions, Summary
 from mtsum.summarize import summarize as summarize_stage
@@ -91,6 +91,7 @@ def prepare(
         translate_options: Settings for the translation stage.
         progress: Passed to `mtsum.translate`.
     """
+    texts = texts_arg(texts, "texts")
     langs = [detect_language(text, source_lang) for text in texts]
     arabic = [text for text, lang in zip(texts, langs, strict=True) if lang == "ar"]
     translations: list[DocumentTranslation] = []
@@ -169,8 +170,10 @@ def summarize_texts(
         One `DocumentSummary` per text, in order.
 
     Raises:
-        InputError: A document is empty or an option is out of range.
-        ModelError: A model cannot be loaded or misbehaves.
+        TypeError: `texts` is a single str (pass ``[text]``), or not a sequence.
+        InputError: A document is not a str or is empty, or an option is out of range.
+        ModelError: A model cannot be loaded or misbehaves (an output that is not a str, an
+            empty summary).
 
     Example:
         Plain functions stand in for `load_translator()` and `load_summarizer()`:
@@ -257,7 +260,14 @@ def check_document(
     threshold: float = DEFAULT_THRESHOLD,
     progress: Callable[[int, int], None] | None = None,
 ) -> CheckedSummary:
-    """`check`, keeping the prepared source (paragraphs, translation) and a signature."""
+    """`check`, keeping the prepared source (paragraphs, translation) and a signature.
+
+    Raises:
+        TypeError: `sentences` is a single str (pass ``summary_sentences(text)``).
+        InputError: `source` or a sentence is not a str, or either is empty.
+    """
+    source = text_arg(source, "source")
+    sentences = texts_arg(sentences, "sentences")
     if not sentences:
         raise InputError("the summary has no sentences to check")
     [prepared] = prepare(
@@ -301,8 +311,11 @@ def check(
         >>> check("Rain fell in Cairo on Monday.\\nMarkets closed.", "Rain fell in Cairo.").support
         1.0
     """
-    text = source if isinstance(source, str) else "\n".join(source)
-    sentences = summary_sentences(summary) if isinstance(summary, str) else summary
+    text = source if isinstance(source, str) else "\n".join(texts_arg(source, "source"))
+    if isinstance(summary, str):
+        sentences = summary_sentences(summary)
+    else:
+        sentences = texts_arg(summary, "summary")
     return check_document(
         text,
         [s.strip() for s in sentences if s.strip()],
@@ -315,8 +328,12 @@ def check(
 
 
 def summary_sentences(summary: str) -> list[str]:
-    """Split a summary into sentences: at line ends and sentence punctuation."""
+    """Split a summary into sentences: at line ends and sentence punctuation.
+
+    Raises:
+        InputError: `summary` is not a str.
+    """
     found = []
-    for line in summary.splitlines():
+    for line in text_arg(summary, "summary").splitlines():
         found.extend(line[a:b].strip() for a, b in split_sentences(line))
     return [s for s in found if s]

@@ -1,8 +1,11 @@
 """Score summaries with ROUGE and translations with BLEU/chrF, each with a signature.
 
-ROUGE-1, ROUGE-2, ROUGE-L and ROUGE-Lsum come from google's rouge-score. With several references
-a document keeps, for each metric, the reference with the best F1 (``RougeScorer.score_multi``).
-ROUGE-Lsum splits summaries on newlines, so give it one sentence per line (``join_sentences``).
+ROUGE-1, ROUGE-2, ROUGE-L and ROUGE-Lsum score exactly as google's rouge-score does (its
+tokenizer, its formulas; the tests compare them on random texts), but ROUGE-L and -Lsum in linear
+memory (`mtsum.lcs`): rouge-score's table of two 60,000-word texts needs about 29 GB. With several
+references a document keeps, for each metric, the reference with the best F1
+(``RougeScorer.score_multi``). ROUGE-Lsum splits summaries on newlines, so give it one sentence
+per line (``join_sentences``).
 
 rouge-score's default tokenizer keeps only ``[a-z0-9]`` and would score any Arabic text 0, so
 Arabic references get ``arabic_tokenize`` (normalized letters, no stemming); English keeps the
@@ -22,12 +25,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from mtsum._version import __version__
 from mtsum.arabic import DIGITS, LANGUAGES, LETTERS, detect_language
-from mtsum.errors import InputError
+from mtsum.errors import InputError, text_arg
+from mtsum.lcs import rouge_l, rouge_lsum
 from mtsum.signature import Signature
 
 __all__ = [
@@ -39,6 +45,7 @@ __all__ = [
     "Score",
     "arabic_tokenize",
     "join_sentences",
+    "language_mismatch",
     "rouge",
     "rouge_corpus",
     "rouge_many",
@@ -189,25 +196,104 @@ def rouge_many(
             f"{len(hypotheses)} hypotheses but {len(references)} reference lists; "
             "pass one list of references per hypothesis"
         )
-    from rouge_score import rouge_scorer
-
-    scorers: dict[str, rouge_scorer.RougeScorer] = {}
+    tokenizers: dict[str, _Tokenizer] = {}
     results = []
     for i, (hypothesis, refs) in enumerate(zip(hypotheses, references, strict=True)):
         if isinstance(refs, str) or len(refs) == 0:
             raise InputError(f"document {i} has references={refs!r}; pass a non-empty list")
+        hypothesis = text_arg(hypothesis, f"hypotheses[{i}]")
+        refs = [text_arg(r, f"references[{i}][{k}]") for k, r in enumerate(refs)]
         doc_lang = detect_language("\n".join(refs), lang)
-        if doc_lang not in scorers:
-            tokenizer = _ArabicTokenizer() if doc_lang == "ar" else None
-            scorers[doc_lang] = rouge_scorer.RougeScorer(
-                list(ROUGE_TYPES), use_stemmer=doc_lang == "en", tokenizer=tokenizer
-            )
-        best = scorers[doc_lang].score_multi(list(refs), hypothesis)
-        # rouge-score returns int 0 for an empty LCS; float() keeps the records uniform.
-        scores = {k: Score(*(float(x) for x in best[k])) for k in ROUGE_TYPES}
+        if doc_lang not in tokenizers:
+            tokenizers[doc_lang] = _tokenizer(doc_lang)
+        scores = _best(tokenizers[doc_lang], list(refs), hypothesis)
         name = _TOKENIZER_NAMES[doc_lang]
         results.append(RougeResult(scores, name, len(refs), _signature(name, str(len(refs)))))
     return results
+
+
+class _Tokenizer(Protocol):
+    def tokenize(self, text: str) -> list[str]: ...
+
+
+def _tokenizer(lang: str) -> _Tokenizer:
+    """rouge-score's default tokenizer with the Porter stemmer for English; ours for Arabic."""
+    if lang == "ar":
+        return _ArabicTokenizer()
+    from rouge_score.tokenizers import DefaultTokenizer
+
+    return DefaultTokenizer(use_stemmer=True)
+
+
+def _best(tokenizer: _Tokenizer, references: list[str], hypothesis: str) -> dict[str, Score]:
+    """Per metric the score of the reference with the best F1 (the first on a tie), as
+    rouge-score's ``RougeScorer.score_multi``; ROUGE-L and -Lsum in linear memory (`mtsum.lcs`).
+    """
+    hyp = _Tokens.of(tokenizer, hypothesis)
+    best: dict[str, Score] = {}
+    for reference in references:
+        ref = _Tokens.of(tokenizer, reference)
+        scores = {
+            "rouge1": _ngrams(ref.tokens, hyp.tokens, 1),
+            "rouge2": _ngrams(ref.tokens, hyp.tokens, 2),
+            "rougeL": Score(*rouge_l(ref.tokens, hyp.tokens)),
+            "rougeLsum": Score(*rouge_lsum(ref.sentences, hyp.sentences)),
+        }
+        for kind, score in scores.items():
+            if kind not in best or score.fmeasure > best[kind].fmeasure:
+                best[kind] = score
+    return best
+
+
+@dataclass(frozen=True)
+class _Tokens:
+    """A text's tokens, and its lines' tokens (ROUGE-Lsum's sentences: the non-empty lines)."""
+
+    tokens: list[str]
+    sentences: list[list[str]]
+
+    @classmethod
+    def of(cls, tokenizer: _Tokenizer, text: str) -> _Tokens:
+        lines = [line for line in text.split("\n") if line]
+        return cls(tokenizer.tokenize(text), [tokenizer.tokenize(line) for line in lines])
+
+
+def _ngrams(target: list[str], prediction: list[str], n: int) -> Score:
+    """ROUGE-N as rouge-score computes it: clipped n-gram matches over each side's count."""
+    want = Counter(tuple(target[i : i + n]) for i in range(len(target) - n + 1))
+    got = Counter(tuple(prediction[i : i + n]) for i in range(len(prediction) - n + 1))
+    common = sum(min(count, got[gram]) for gram, count in want.items())
+    precision = common / max(sum(got.values()), 1)
+    recall = common / max(sum(want.values()), 1)
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+    return Score(precision, recall, f1)
+
+
+_LANGUAGE_NAMES = {"ar": "Arabic", "en": "English"}
+
+
+def language_mismatch(hypothesis: str, references: Sequence[str]) -> str | None:
+    """A warning when the summary and its references are in different languages (by script, as
+    `mtsum.arabic.detect_language` decides), else None: ROUGE counts shared words, so an
+    English summary scores 0 against Arabic references, and the score says nothing.
+
+    Example:
+        >>> language_mismatch("Rain fell.", ["هطلت الأمطار."])[:48]
+        'the summary is English but the references are Ar'
+        >>> language_mismatch("Rain fell.", ["Rain fell today."]) is None
+        True
+    """
+    texts = [hypothesis, "\n".join(references)]
+    if not all(any(ch.isalpha() for ch in text) for text in texts):
+        return None  # no letters on one side: no language to compare
+    mine, theirs = (detect_language(text) for text in texts)
+    if mine == theirs:
+        return None
+    return (
+        f"the summary is {_LANGUAGE_NAMES[mine]} but the references are "
+        f"{_LANGUAGE_NAMES[theirs]}: ROUGE counts shared words, so the scores are near 0 and "
+        "mean nothing; score against references in the summary's language"
+    )
 
 
 def rouge(hypothesis: str, references: Sequence[str], *, lang: str = "auto") -> RougeResult:

@@ -31,13 +31,15 @@ from dataclasses import dataclass, replace
 
 from mtsum._version import __version__
 from mtsum.backends.base import GenerateOptions, Seq2Seq
-from mtsum.errors import InputError, ModelError
+from mtsum.errors import InputError, ModelError, OptionError
 from mtsum.generation import Request, generate
+from mtsum.limits import MAX_BEAMS, MAX_WORDS, check_range
 from mtsum.pieces import pack, split_to_fit
 from mtsum.signature import Signature
 from mtsum.textprep import split_sentences
 
 __all__ = [
+    "LEVEL_BEAMS",
     "PRESETS",
     "TOKENS_PER_WORD",
     "Chunk",
@@ -46,6 +48,7 @@ __all__ = [
     "Span",
     "SummarizeOptions",
     "Summary",
+    "beam_budget",
     "generation_settings",
     "summarize",
     "summary_signature",
@@ -54,6 +57,8 @@ __all__ = [
 # Word bounds are turned into token bounds with this factor: BART's byte-level BPE spends about
 # 1.3-1.4 tokens per word of English news (distilbart-cnn's 56-142 tokens are ~40-100 words).
 TOKENS_PER_WORD = 1.4
+# Summarization's batch budget holds for up to this many beams, and shrinks in proportion above.
+LEVEL_BEAMS = 4
 # (min words, max words); "medium" is about distilbart-cnn's own 56-142 tokens.
 PRESETS: dict[str, tuple[int, int]] = {"short": (20, 50), "medium": (40, 100), "long": (80, 200)}
 
@@ -65,7 +70,9 @@ class SummarizeOptions:
 
     Lengths: ``preset`` gives word bounds (see `PRESETS`), ``min_words``/``max_words`` override
     it, and whatever is left unset comes from the model's config. Words become tokens at
-    `TOKENS_PER_WORD`, so word bounds are approximate. ``num_beams`` None keeps the model's default.
+    `TOKENS_PER_WORD`, so word bounds are approximate (at most `MAX_WORDS`; a minimum above the
+    maximum is an `OptionError`). ``num_beams`` None keeps the model's default; at most
+    `MAX_BEAMS`.
 
     Chunking: a chunk holds at most ``max_input_tokens`` (None: the model's limit) minus
     ``margin`` tokens. Raising ``max_input_tokens`` above the model's limit only suits models with
@@ -79,6 +86,8 @@ class SummarizeOptions:
     BART's full length or three ~500-word news articles (~700 tokens; 3 is raw CTranslate2's
     fastest batch in ``bench/speed.py``). At 3,072 the seed's nine chunks of 880-990 tokens
     (random weights) ran three a batch, and the summarizing step alone peaked at about 1.0 GB.
+    The budget is for up to `LEVEL_BEAMS` beams; above that it shrinks in proportion (at 8 beams
+    half of it), so the tokens in flight times the beams stay level, as in translation.
     """
 
     preset: str | None = None
@@ -93,18 +102,15 @@ class SummarizeOptions:
     def __post_init__(self) -> None:
         if self.preset is not None and self.preset not in PRESETS:
             raise InputError(f"length preset {self.preset!r} is not one of {', '.join(PRESETS)}")
-        if self.max_words is not None and self.max_words < 1:
-            raise InputError(f"max words must be at least 1, got {self.max_words}")
-        if self.min_words is not None and self.min_words < 0:
-            raise InputError(f"min words must be 0 or more, got {self.min_words}")
+        check_range("max words", self.max_words, 1, MAX_WORDS)
+        check_range("min words", self.min_words, 0, MAX_WORDS)
         low, high = self.word_bounds
         if low is not None and high is not None and low > high:
-            raise InputError(
+            raise OptionError(
                 f"min words {low}{self._source('min_words')} exceeds max words "
                 f"{high}{self._source('max_words')}; lower the minimum or raise the maximum"
             )
-        if self.num_beams is not None and self.num_beams < 1:
-            raise InputError(f"beams must be at least 1, got {self.num_beams}")
+        check_range("beams", self.num_beams, 1, MAX_BEAMS)
         if self.margin < 0:
             raise InputError(f"margin must be 0 or more tokens, got {self.margin}")
         if self.max_input_tokens is not None and self.max_input_tokens < 1:
@@ -225,7 +231,7 @@ def _lengths(model: Seq2Seq, options: SummarizeOptions) -> tuple[GenerateOptions
     else:
         low_tokens = math.floor(low * TOKENS_PER_WORD)
         if low_tokens > high_tokens:
-            raise InputError(
+            raise OptionError(
                 f"min words {low} (~{low_tokens} tokens) exceeds the model's maximum summary "
                 f"length of {high_tokens} tokens; pass max words as well"
             )
@@ -299,8 +305,9 @@ def summarize(
 
     Raises:
         InputError: A document is a plain string or has no text, or an option is unusable.
-        ModelError: The chunk summaries all come back empty, or do not get shorter even when
-            held to one token each (a model that ignores its length bound).
+        ModelError: A summary, or all chunk summaries of a round, come back empty, or they do
+            not get shorter even when held to one token each (a model that ignores its length
+            bound).
 
     Example:
         A stand-in model that keeps each input's first sentence, and chunks of at most 20 of its
@@ -366,16 +373,29 @@ def summarize(
     results = []
     for d in range(len(inputs)):
         text = rounds[d][-1].chunks[0].summary
+        sentences = tuple(text[s:e] for s, e in split_sentences(text))
+        if not sentences:
+            # As `mtsum check` refuses an empty summary: nothing in it can be checked or scored.
+            raise ModelError(
+                f"document {d}: the model returned an empty summary ({text!r}); check the "
+                "summarization model"
+            )
         chunking = Chunking(limit=limit, rounds=tuple(rounds[d]), warnings=tuple(warnings[d]))
         results.append(
-            Summary(
-                text=text,
-                sentences=tuple(text[s:e] for s, e in split_sentences(text)),
-                chunking=chunking,
-                signature=signature,
-            )
+            Summary(text=text, sentences=sentences, chunking=chunking, signature=signature)
         )
     return results
+
+
+def beam_budget(batch_tokens: int, beams: int) -> int:
+    """A batch's padded-token budget at `beams` beams: `batch_tokens` up to `LEVEL_BEAMS`,
+    less in proportion above (never below 1: a chunk over the budget goes alone).
+
+    Example:
+        >>> beam_budget(2560, 4), beam_budget(2560, 8), beam_budget(2560, 64)
+        (2560, 1280, 160)
+    """
+    return max(1, batch_tokens * LEVEL_BEAMS // max(beams, LEVEL_BEAMS))
 
 
 def _bounded(final: GenerateOptions, bound: int) -> GenerateOptions:
@@ -530,7 +550,7 @@ def _run_round(
             model,
             requests,
             setting,
-            batch_tokens=options.batch_tokens,
+            batch_tokens=beam_budget(options.batch_tokens, setting.num_beams),
             batch_size=options.batch_size,
         )
         outputs.update(zip(jobs, texts, strict=True))

@@ -54,7 +54,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mtsum.arabic import LETTERS, arabic_share
-from mtsum.errors import InputError
+from mtsum.errors import InputError, text_arg
 
 __all__ = [
     "Segment",
@@ -83,7 +83,11 @@ class Segment:
 _INVISIBLE = [0x0640, 0x061C, 0x2060, 0xFEFF, *range(0x200B, 0x2010), *range(0x202A, 0x202F)]
 _TABLE: dict[int, str | None] = {
     **dict.fromkeys([*_INVISIBLE, *range(0x2066, 0x206A)]),
-    **{0x00A0: " ", 0x202F: " ", 0x2028: "\n", 0x2029: "\n"},
+    **{0x00A0: " ", 0x202F: " "},
+    # Line and paragraph separators end a paragraph as a newline does: form feed (a PDF's page
+    # break), vertical tab, NEL, U+2028, U+2029, and the file, group and record separators
+    # (all of them line ends to str.splitlines). One character each, so offsets survive.
+    **dict.fromkeys([0x0B, 0x0C, 0x1C, 0x1D, 0x1E, 0x85, 0x2028, 0x2029], "\n"),
 }
 
 _ARABIC = LETTERS
@@ -269,7 +273,8 @@ def _looks_like_cp1256(data: bytes) -> bool:
 
 
 def normalize(text: str) -> str:
-    """Normalize text: NFC, drop tatweel and invisible controls, NBSP to space, ``\\n`` lines.
+    """Normalize text: NFC, drop tatweel and invisible controls, NBSP to space, ``\\n`` line
+    ends (for ``\\r``, form feed, vertical tab, NEL and the Unicode line separators too).
 
     Diacritics are kept.
 
@@ -277,7 +282,7 @@ def normalize(text: str) -> str:
         >>> normalize("الـعـربية\\u00a0نص\\r\\n")
         'العربية نص\\n'
     """
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text_arg(text, "text").replace("\r\n", "\n").replace("\r", "\n")
     return unicodedata.normalize("NFC", text.translate(_TABLE))
 
 

@@ -20,8 +20,9 @@ from dataclasses import dataclass, replace
 from mtsum._version import __version__
 from mtsum.arabic import arabic_share
 from mtsum.backends.base import GenerateOptions, Seq2Seq
-from mtsum.errors import InputError
+from mtsum.errors import InputError, texts_arg
 from mtsum.generation import Request, beam_bound, generate
+from mtsum.limits import MAX_BEAMS, check_range
 from mtsum.pieces import split_to_fit
 from mtsum.signature import Signature
 from mtsum.textprep import Segment, segment
@@ -43,9 +44,9 @@ _HYPOTHESIS_TOKENS = 6144
 class TranslateOptions:
     """Translation settings; those that change outputs are recorded in the output signature.
 
-    num_beams None means the model's own default (4 for opus-mt). Output length is bounded at
-    ``length_ratio * input_tokens + length_slack`` tokens per piece (with beams, rounded up to a
-    multiple of 64: `mtsum.generation.beam_bound`). A segment over
+    num_beams None means the model's own default (4 for opus-mt); at most `MAX_BEAMS`. Output
+    length is bounded at ``length_ratio * input_tokens + length_slack`` tokens per piece (with
+    beams, rounded up to a multiple of 64: `mtsum.generation.beam_bound`). A segment over
     ``max_segment_tokens`` (or the model's input limit) is split into pieces within it.
 
     ``batch_tokens`` is the most padded tokens a batch holds: its longest piece times its number
@@ -69,8 +70,7 @@ class TranslateOptions:
     retry_no_repeat_ngram: int = 3
 
     def __post_init__(self) -> None:
-        if self.num_beams is not None and self.num_beams < 1:
-            raise InputError(f"beams must be at least 1, got {self.num_beams}")
+        check_range("beams", self.num_beams, 1, MAX_BEAMS)
         if self.max_segment_tokens < 8:
             raise InputError(
                 f"max segment tokens must be at least 8, got {self.max_segment_tokens}"
@@ -161,7 +161,9 @@ def translate(
         One `DocumentTranslation` per document, segments in their original order.
 
     Raises:
-        InputError: A document has no text.
+        TypeError: `texts` is a single str (pass ``[text]``), or not a sequence.
+        InputError: A document is not a str, or has no text.
+        ModelError: The model returned another number of outputs, or one that is not a str.
 
     Example:
         A plain function stands in for `load_translator()`'s model:
@@ -173,7 +175,7 @@ def translate(
         (['Welcome.'], 'مرحبا بكم.')
     """
     documents = []
-    for i, text in enumerate(texts):
+    for i, text in enumerate(texts_arg(texts, "texts")):
         segments = segment(text)
         if not segments:
             raise InputError(f"document {i} has no text to translate")
@@ -188,7 +190,17 @@ def translate_segments(
     options: TranslateOptions | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[DocumentTranslation]:
-    """Translate already segmented documents; `translate` without the segmenting."""
+    """Translate already segmented documents; `translate` without the segmenting.
+
+    Raises:
+        TypeError: `documents`, or one of them, is a str: pass ``[mtsum.segment(text)]``.
+    """
+    for i, segments in enumerate([documents] if isinstance(documents, str) else documents):
+        if isinstance(segments, str):
+            where = "documents" if segments is documents else f"documents[{i}]"
+            raise TypeError(
+                f"{where} is a str; pass a list of segmented documents: [segment(text)]"
+            )
     options = options or TranslateOptions()
     limit = min(options.max_segment_tokens, model.info.max_input_tokens)
     beams = options.num_beams or model.defaults.num_beams

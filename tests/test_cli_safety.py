@@ -69,8 +69,9 @@ CASES = {
     "--encoding undefined": Case(
         ("translate", "a.txt", "--encoding", "undefined"), 3, "cannot be decoded as undefined"
     ),
-    "huge --max-bytes": Case(
-        ("score", "--hyp", "s.txt", "--ref", "s.txt", "--max-bytes", "9" * 20), 0, ""
+    # The largest --max-bytes (1 GiB, mtsum.limits) allocates nothing up front.
+    "largest --max-bytes": Case(
+        ("score", "--hyp", "s.txt", "--ref", "s.txt", "--max-bytes", str(1 << 30)), 0, ""
     ),
     "escape codes in a name": Case(
         ("translate", "\x1b]0;owned\x07\x1b[2J.txt"),
@@ -322,7 +323,7 @@ REFUSALS = {
         }.items()
     },
     "score > /dev/full": Refusal(
-        ("score", "--hyp", "s.txt", "--ref", "a.txt"),
+        ("score", "--hyp", "s.txt", "--ref", "s.txt"),  # one language: no warning
         3,
         "stdout: cannot be written (No space left on device)",
         shell="> /dev/full",
@@ -427,7 +428,7 @@ def test_stdout_to_a_full_disk_is_a_clear_error(
 ) -> None:
     args = {
         "translate": ("translate", "a.txt", "--mt-model", str(marian_dir), "--threads", "1", "-q"),
-        "score": ("score", "--hyp", "s.txt", "--ref", "a.txt"),
+        "score": ("score", "--hyp", "s.txt", "--ref", "s.txt"),
     }[command]
     run = _mtsum(args, scratch, f"> {shlex.quote(str(full_disk / 'out.txt'))}")
     assert run.returncode == 3, run.stderr

@@ -146,3 +146,23 @@ def test_score_missing_file_exit_3(tmp_path: Path) -> None:
     result = runner.invoke(app, args)
     assert result.exit_code == 3
     assert "nope.txt: no such file" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("hyp", "refs", "warned"),
+    [
+        ("The government announced a plan.", ["أعلنت الحكومة خطة جديدة."], True),
+        ("أعلنت الحكومة خطة.", ["The government announced a plan."], True),
+        ("The government announced a plan.", ["The government has a plan."], False),
+        ("2024", ["أعلنت الحكومة خطة جديدة."], False),  # no letters: nothing to compare
+    ],
+)
+def test_a_summary_in_another_language_than_its_references_is_warned(
+    hyp: str, refs: list[str], warned: bool, tmp_path: Path
+) -> None:
+    result = runner.invoke(app, files(tmp_path, hyp, refs))
+    assert result.exit_code == 0, result.output
+    warning = "mtsum: warning: the summary is"
+    assert (warning in result.stderr) is warned, result.stderr
+    if warned:
+        assert "score against references in the summary's language" in result.stderr

@@ -225,12 +225,14 @@ def test_cycle_finder_on_a_small_package(tmp_path: Path) -> None:
 # the batch engine, a backend never for a stage. The package's __init__ is the public API, above
 # the engine and below the CLI that uses it.
 LAYERS: dict[str, int] = {
-    **dict.fromkeys(["_version", "errors", "signature", "atomic", "markup", "paths", "heap"], 0),
+    **dict.fromkeys(
+        ["_version", "errors", "limits", "signature", "atomic", "markup", "paths", "heap"], 0
+    ),
     "backends": 1,
     **dict.fromkeys(
         ["arabic", "sources", "textprep", "numbers", "pieces", "generation", "translate"], 2
     ),
-    **dict.fromkeys(["summarize", "align", "score"], 2),
+    **dict.fromkeys(["summarize", "align", "score", "lcs"], 2),
     **dict.fromkeys(["pipeline", "render", "htmlpage", "written"], 3),
     "batch": 4,
     "": 5,  # mtsum/__init__.py

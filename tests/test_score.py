@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+import random
+import tracemalloc
+from dataclasses import asdict, astuple
 
 import numpy as np
 import pytest
@@ -279,3 +281,59 @@ def test_translation_scores_reject_mismatched_or_empty() -> None:
         translation_scores([], [])
     with pytest.raises(InputError):
         translation_scores("one paragraph", "one paragraph")  # type: ignore[arg-type]
+
+
+class _Arabic:
+    """rouge-score's tokenizer interface over mtsum's Arabic tokenizer."""
+
+    def tokenize(self, text: str) -> list[str]:
+        return arabic_tokenize(text)
+
+
+def _random_summary(rng: random.Random, words: list[str], lines: int) -> str:
+    return "\n".join(
+        " ".join(rng.choice(words) for _ in range(rng.randint(0, 12))) for _ in range(lines)
+    )
+
+
+@pytest.mark.parametrize("lang", ["en", "ar"])
+def test_scores_equal_rouge_score_on_random_texts(lang: str) -> None:
+    # Few distinct words, so LCS ties are everywhere: ROUGE-Lsum's union depends on which LCS
+    # the backtrack picks, and mtsum must pick rouge-score's.
+    words = (
+        ["cat", "sat", "mat", "the", "running", "ran", "a"]
+        if lang == "en"
+        else ["قال", "في", "من", "الحكومة", "مدرسة"]
+    )
+    rng = random.Random(7)
+    if lang == "en":
+        scorer = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=True)
+    else:
+        scorer = rouge_scorer.RougeScorer(list(ROUGE_TYPES), tokenizer=_Arabic())
+    for _ in range(150):
+        hypothesis = _random_summary(rng, words, rng.randint(1, 4))
+        references = [
+            _random_summary(rng, words, rng.randint(1, 4)) for _ in range(rng.randint(1, 3))
+        ]
+        expected = scorer.score_multi(references, hypothesis)
+        result = rouge(hypothesis, references, lang=lang)
+        for key in ROUGE_TYPES:
+            assert astuple(result.scores[key]) == tuple(expected[key]), (hypothesis, references)
+
+
+def test_rouge_l_of_long_texts_needs_little_memory() -> None:
+    # Two one-line texts of 4,000 words: rouge-score's LCS table has 16 million cells (about
+    # 128 MB of list slots; 60,000 words each need 29 GB). mtsum keeps a few rows' bits.
+    # (lang="ar": no stemming, which tracemalloc makes slow.)
+    rng = random.Random(3)
+    words = [f"w{i}" for i in range(300)]
+    hypothesis, reference = (" ".join(rng.choices(words, k=4000)) for _ in range(2))
+    tracemalloc.start()
+    try:
+        result = rouge(hypothesis, [reference], lang="ar")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16_000_000, f"{peak:,} bytes"
+    assert 0 < result.scores["rougeL"].fmeasure < 1
+    assert result.scores["rougeLsum"] == result.scores["rougeL"]  # one line each

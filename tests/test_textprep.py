@@ -643,3 +643,35 @@ def test_encodings_that_cannot_give_text_are_input_errors(
 ) -> None:
     with pytest.raises(InputError, match=re.escape(message)):
         decode_document(data, name="f.txt", encoding=codec)
+
+
+@pytest.mark.parametrize(
+    "separator",
+    ["\f", "\v", "\x85", "\u2028", "\u2029", "\x1c", "\x1d", "\x1e", "\r", "\r\n", "\n"],
+    ids=["FF", "VT", "NEL", "LS", "PS", "FS", "GS", "RS", "CR", "CRLF", "LF"],
+)
+def test_every_line_separator_ends_a_paragraph(separator: str) -> None:
+    # A PDF's text has a form feed at each page break: the paragraphs on either side stay two.
+    text = f"نهاية الصفحة الأولى{separator}بداية الصفحة الثانية."
+    segments = segment(text)
+    assert [(s.paragraph, s.text) for s in segments] == [
+        (0, "نهاية الصفحة الأولى"),
+        (1, "بداية الصفحة الثانية."),
+    ]
+    normalized = normalize(text)
+    assert all(normalized[s.start : s.end] == s.text for s in segments)
+
+
+def test_one_huge_latin_token_does_not_outweigh_an_arabic_article() -> None:
+    # 30,000 Latin letters in one token (a pasted blob) against a few hundred Arabic letters:
+    # by letters the article was 1.4% Arabic and read as English; each word counts at most
+    # WORD_LETTERS letters, so the article's words decide.
+    from mtsum.arabic import WORD_LETTERS, detect_language
+
+    article = "أعلنت الحكومة خطة جديدة للطاقة يوم الأربعاء. " * 8
+    text = f"{article}\n{'x' * 30_000}\n{article}"
+    assert detect_language(text) == "ar"
+    assert arabic_share(text) > 0.9
+    # Within one word letters count alike, and ordinary words are not capped at all.
+    assert arabic_share("abcdef" * 20 + "دون" * 40) == 0.5
+    assert arabic_share("abc دون") == 0.5 and WORD_LETTERS >= 20

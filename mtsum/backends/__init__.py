@@ -21,6 +21,7 @@ from pathlib import Path
 from mtsum.backends.base import DEFAULT_MT_MODEL, DEFAULT_SUM_MODEL, Seq2Seq
 from mtsum.backends.resolve import resolve_model
 from mtsum.errors import InputError
+from mtsum.limits import MAX_THREADS, check_range
 
 __all__ = ["BACKENDS", "DEVICES", "load_summarizer", "load_translator"]
 
@@ -54,6 +55,7 @@ def _load(
     if backend not in BACKENDS:
         raise InputError(f"backend {backend!r} is not one of {', '.join(BACKENDS)}")
     device = _check_device(device)
+    check_range("threads", threads, 1, MAX_THREADS)
     cache = mtsum_cache(cache_dir)
     resolved = resolve_model(name_or_path, role=task, option=option, cache=cache)
     if backend == "ctranslate2" or (backend == "auto" and convert.can_convert(resolved)):
@@ -93,7 +95,8 @@ def load_translator(
     Args:
         name_or_path: Hub name or local directory. Default ``Helsinki-NLP/opus-mt-ar-en``.
         device: ``auto`` (CUDA when available), ``cpu`` or ``cuda``.
-        threads: CPU threads for inference; None uses every available core.
+        threads: CPU threads for inference, 1 to `mtsum.limits.MAX_THREADS`; None uses every
+            available core.
         backend: ``auto`` (CTranslate2 for the model types it runs, else transformers),
             ``ctranslate2`` or ``transformers``.
         compute_type: CTranslate2 weight type (`mtsum.backends.convert.COMPUTE_TYPES`);

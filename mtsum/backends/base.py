@@ -161,6 +161,10 @@ class FunctionModel:
         within_positions(self.info, self.count_tokens(texts), max_new_tokens)
         self.calls += 1
         outputs = self.fn(list(texts))
+        if isinstance(outputs, str) or not isinstance(outputs, Sequence):
+            raise ModelError(
+                f"{self.name}: returned {type(outputs).__name__}, not a list of outputs"
+            )
         if len(outputs) != len(texts):
             raise ModelError(
                 f"{self.name}: returned {len(outputs)} outputs for {len(texts)} inputs"

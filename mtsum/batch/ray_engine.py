@@ -52,6 +52,7 @@ from mtsum.batch.document import DocResult, Models, document_result, failed_resu
 from mtsum.batch.inputs import Document
 from mtsum.batch.settings import BatchSettings, LazyModel, identity, load
 from mtsum.errors import InputError, ModelError, MtsumError
+from mtsum.limits import MAX_THREADS, MAX_WORKERS, check_range
 from mtsum.signature import Signature
 
 __all__ = [
@@ -91,7 +92,7 @@ class RayEngine:
         1
         >>> RayEngine(workers=0)
         Traceback (most recent call last):
-        mtsum.errors.InputError: workers must be at least 1, got 0
+        mtsum.errors.OptionError: workers must be at least 1, got 0
 
     With the default models (a plain example: it starts Ray and loads real models)::
 
@@ -106,10 +107,8 @@ class RayEngine:
     cache_dir: str | Path | None = None
 
     def __post_init__(self) -> None:
-        if self.workers is not None and self.workers < 1:
-            raise InputError(f"workers must be at least 1, got {self.workers}")
-        if self.threads < 1:
-            raise InputError(f"threads must be at least 1, got {self.threads}")
+        check_range("workers", self.workers, 1, MAX_WORKERS)
+        check_range("threads", self.threads, 1, MAX_THREADS)
 
 
 @dataclass(frozen=True)

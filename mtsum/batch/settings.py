@@ -23,6 +23,7 @@ from mtsum.backends import load_summarizer, load_translator
 from mtsum.backends.base import DEFAULT_MT_MODEL, DEFAULT_SUM_MODEL, Seq2Seq
 from mtsum.backends.resolve import resolve_model
 from mtsum.errors import InputError
+from mtsum.limits import MAX_TOP_K, check_range
 from mtsum.paths import cache_dir as mtsum_cache
 from mtsum.signature import Signature
 from mtsum.sources import MAX_BYTES
@@ -62,8 +63,7 @@ class BatchSettings:
             raise InputError(
                 f"source language {self.source_lang!r} is not one of {', '.join(LANGUAGES)}"
             )
-        if self.top_k < 1:
-            raise InputError(f"top-k must be at least 1, got {self.top_k}")
+        check_range("top-k", self.top_k, 1, MAX_TOP_K)
         if not 0.0 <= self.threshold <= 1.0:
             raise InputError(f"support threshold must be in [0, 1], got {self.threshold}")
         if self.max_bytes < 1:

@@ -299,12 +299,16 @@ def score_command(
         from mtsum.batch.report import score_record, score_text
         from mtsum.batch.scoring import score_summary
         from mtsum.render import dumps
+        from mtsum.score import language_mismatch
         from mtsum.sources import read_document
 
         check_output(output, [hyp, *ref])
         hypothesis = read_document(hyp, max_bytes=max_bytes, encoding=encoding)
         references = [read_document(r, max_bytes=max_bytes, encoding=encoding) for r in ref]
         result = score_summary(hypothesis, references, lang=lang.value)
+        mismatch = language_mismatch(hypothesis, references)
+        if mismatch is not None:
+            warn(mismatch, quiet=False)
         if fmt is TextFormat.json:
             names = [display_path(r) for r in ref]
             write(dumps(score_record(display_path(hyp), names, result)), output)

@@ -3,7 +3,8 @@
 A command's signature reads ``mt_model: MtModel = DEFAULT_MT_MODEL``: the alias carries the flag
 and its help, the default stays in the signature where Typer shows it. Each idea has one alias
 here, so ``--compute-type`` offers the same choices on every command and a typo in it is a usage
-error (exit 2) everywhere.
+error (exit 2) everywhere; so is a number outside its range (`mtsum.limits`: ``--beams`` 1-64,
+``--threads`` 1-256, ...), refused before anything is read or loaded.
 
 This module imports Typer and mtsum's light modules only; the model libraries (torch,
 transformers, ctranslate2) are imported by the loaders, never by ``mtsum --help``.
@@ -22,6 +23,14 @@ from mtsum.arabic import LANGUAGES
 from mtsum.backends import BACKENDS, DEVICES
 from mtsum.backends.base import DEFAULT_MT_MODEL, DEFAULT_SUM_MODEL
 from mtsum.backends.convert import COMPUTE_TYPES
+from mtsum.limits import (
+    MAX_BEAMS,
+    MAX_INPUT_BYTES,
+    MAX_THREADS,
+    MAX_TOP_K,
+    MAX_WORDS,
+    MAX_WORKERS,
+)
 from mtsum.summarize import PRESETS
 
 __all__ = [
@@ -127,7 +136,12 @@ Encoding = Annotated[
 ]
 MaxBytes = Annotated[
     int,
-    typer.Option("--max-bytes", min=1, help="Refuse any input file larger than this many bytes."),
+    typer.Option(
+        "--max-bytes",
+        min=1,
+        max=MAX_INPUT_BYTES,
+        help="Refuse any input file larger than this many bytes.",
+    ),
 ]
 Quiet = Annotated[
     bool,
@@ -145,10 +159,12 @@ SumModel = Annotated[
 ]
 DeviceOpt = Annotated[Device, typer.Option("--device", help="Where models run.")]
 Beams = Annotated[
-    int | None, typer.Option("--beams", min=1, help="Beam size (default: the model's own).")
+    int | None,
+    typer.Option("--beams", min=1, max=MAX_BEAMS, help="Beam size (default: the model's own)."),
 ]
 Threads = Annotated[
-    int | None, typer.Option("--threads", min=1, help="CPU threads (default: all cores).")
+    int | None,
+    typer.Option("--threads", min=1, max=MAX_THREADS, help="CPU threads (default: all cores)."),
 ]
 # batch's, which with --engine ray are each actor's.
 BatchThreads = Annotated[
@@ -156,6 +172,7 @@ BatchThreads = Annotated[
     typer.Option(
         "--threads",
         min=1,
+        max=MAX_THREADS,
         help="CPU threads (default: all cores); with --engine ray, each actor's (default 1).",
     ),
 ]
@@ -194,16 +211,25 @@ BatchCacheDir = Annotated[
 SourceLang = Annotated[
     Lang, typer.Option("--source-lang", help="Source language (auto: by script).")
 ]
-TopK = Annotated[int, typer.Option("--top-k", min=1, help="Supporting paragraphs per sentence.")]
+TopK = Annotated[
+    int, typer.Option("--top-k", min=1, max=MAX_TOP_K, help="Supporting paragraphs per sentence.")
+]
 MaxWords = Annotated[
-    int | None, typer.Option("--max-words", min=1, help="Longest summary, in words (approx.).")
+    int | None,
+    typer.Option("--max-words", min=1, max=MAX_WORDS, help="Longest summary, in words (approx.)."),
 ]
 MinWords = Annotated[
-    int | None, typer.Option("--min-words", min=0, help="Shortest summary, in words (approx.).")
+    int | None,
+    typer.Option("--min-words", min=0, max=MAX_WORDS, help="Shortest summary, in words (approx.)."),
 ]
 SumBeams = Annotated[
     int | None,
-    typer.Option("--sum-beams", min=1, help="Summary beam size (default: the model's own)."),
+    typer.Option(
+        "--sum-beams",
+        min=1,
+        max=MAX_BEAMS,
+        help="Summary beam size (default: the model's own).",
+    ),
 ]
 LengthPreset = Annotated[
     Preset | None, typer.Option("--length", help="Length preset (default: the model's own).")
@@ -230,6 +256,7 @@ Workers = Annotated[
     typer.Option(
         "--workers",
         min=1,
+        max=MAX_WORKERS,
         help="Ray actors with --engine ray, each holding both models (default: one per free CPU, "
         "given --threads each).",
         show_default=False,

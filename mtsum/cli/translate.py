@@ -76,12 +76,12 @@ def translate_command(
         from mtsum.translate import TranslateOptions
         from mtsum.translate import translate as run
 
+        options = TranslateOptions(num_beams=beams)
         check_output(output, input_files(inputs))
         sources = read_sources(inputs, max_bytes=max_bytes, encoding=encoding)
         runtime = model_runtime(device, threads, backend, compute_type, cache_dir)
         with progress_bar(quiet, "translate") as progress:
             model = load_translator(mt_model, **runtime)
-            options = TranslateOptions(num_beams=beams)
             docs = run([s.text for s in sources], model, options=options, progress=progress)
         for source, doc in zip(sources, docs, strict=True):
             for warning in doc.warnings:
@@ -126,6 +126,15 @@ def summarize_command(
         from mtsum.summarize import SummarizeOptions
         from mtsum.translate import TranslateOptions
 
+        # A bad combination of options (--min-words above --max-words) is a usage error, found
+        # before any file is read.
+        options = SummarizeOptions(
+            preset=length.value if length else None,
+            min_words=min_words,
+            max_words=max_words,
+            num_beams=sum_beams,
+        )
+        translate_options = TranslateOptions(num_beams=beams)
         if fmt is not SummaryFormat.html:
             check_output(output, input_files(inputs))
         sources = read_sources(inputs, max_bytes=max_bytes, encoding=encoding)
@@ -136,12 +145,6 @@ def summarize_command(
             from mtsum.htmlpage import check_page_folder
 
             check_page_folder(folder, [source.id for source in sources])
-        options = SummarizeOptions(
-            preset=length.value if length else None,
-            min_words=min_words,
-            max_words=max_words,
-            num_beams=sum_beams,
-        )
         runtime = model_runtime(device, threads, backend, compute_type, cache_dir)
         with progress_bar(quiet, "translate") as progress:
             # Found now, so a missing summarizer fails before minutes of translation; loaded
@@ -154,7 +157,7 @@ def summarize_command(
                 summarizer=lambda: load_summarizer(sum_model, **runtime),
                 translator=lambda: load_translator(mt_model, **runtime),
                 source_lang=source_lang.value,
-                translate_options=TranslateOptions(num_beams=beams),
+                translate_options=translate_options,
                 summarize_options=options,
                 top_k=top_k,
                 progress=progress,
