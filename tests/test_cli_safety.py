@@ -328,6 +328,15 @@ REFUSALS = {
         "stdout: cannot be written (No space left on device)",
         shell="> /dev/full",
     ),
+    "models list > /dev/full": Refusal(
+        ("models", "list"),
+        3,
+        "stdout: cannot be written (No space left on device)",
+        shell="> /dev/full",
+    ),
+    "models list with stdout closed": Refusal(
+        ("models", "list"), 3, "stdout is closed; pass -o FILE, or redirect", shell=">&-"
+    ),
     "translate > /dev/full": Refusal(
         ("translate", "a.txt"),
         3,
@@ -392,7 +401,7 @@ def test_outputs_never_replace_what_a_user_has(
     if case.models:
         mt = ("--mt-model", str(marian_dir), "--threads", "1", "-q")
         sm = ("--sum-model", str(bart_dir), "--max-words", "8", "--sum-beams", "1")
-    models = {"score": (), "translate": mt, "check": mt}.get(command, (*mt, *sm))
+    models = {"score": (), "models": (), "translate": mt, "check": mt}.get(command, (*mt, *sm))
     before = _tree(users_files)
     run = _mtsum([*case.args, *models], users_files, case.shell)
     assert run.returncode == case.code, run.stderr
@@ -433,3 +442,20 @@ def test_stdout_to_a_full_disk_is_a_clear_error(
     run = _mtsum(args, scratch, f"> {shlex.quote(str(full_disk / 'out.txt'))}")
     assert run.returncode == 3, run.stderr
     assert run.stderr == "mtsum: error: stdout: cannot be written (No space left on device)\n"
+
+
+def test_closed_standard_descriptors_are_never_given_to_a_file(tmp_path: Path) -> None:
+    # With stdout closed (`>&-`) the next file opened would get descriptor 1, and native code
+    # writing to "stdout" would write into it; main() puts the null device there first.
+    code = (
+        "from mtsum.cli import _standard_descriptors; _standard_descriptors(); "
+        "import os, sys; print(os.open('state', os.O_WRONLY | os.O_CREAT), file=sys.stderr)"
+    )
+    run = subprocess.run(
+        ["bash", "-c", f"{shlex.quote(sys.executable)} -c {shlex.quote(code)} <&- >&-"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    assert int(run.stderr) > 2

@@ -14,6 +14,8 @@ Exit codes and what reaches stderr are documented in `mtsum.cli._app`.
 
 from __future__ import annotations
 
+import os
+
 from mtsum.cli import batch, models, translate
 from mtsum.cli._app import app
 from mtsum.heap import one_arena
@@ -39,4 +41,21 @@ def main() -> None:
     C heap to one arena (`mtsum.heap.one_arena`: lower peak memory with CTranslate2's workers)
     before any thread starts, then runs the app."""
     one_arena()
+    _standard_descriptors()
     app()
+
+
+def _standard_descriptors() -> None:
+    """Open the null device on descriptors 0-2 where they were closed at start (``>&-``).
+
+    Python then has no ``sys.stdout`` (so the commands still refuse to write there), but the next
+    file opened would otherwise get descriptor 1 or 2, and anything that writes to "stdout" from
+    native code (CTranslate2's logger) would write into it: the resume state, say.
+    """
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:  # a lower one was free after all: never keep a stray descriptor
+                os.close(null)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mtsum.cli._app import command_errors, library_output
+from mtsum.cli._app import command_errors, library_output, write
 from mtsum.cli.options import (
     CacheDir,
     ComputeType,
@@ -62,7 +62,7 @@ def pull_command(
 
         with library_output(quiet):
             model = run(name, compute_type=compute_type.value, cache=cache_dir)
-        typer.echo(_line(model))
+        write(_line(model) + "\n", None)
 
 
 def convert_command(
@@ -78,7 +78,7 @@ def convert_command(
 
         with library_output(quiet):
             model = convert_local(path, compute_type=compute_type.value, cache=cache_dir)
-        typer.echo(_line(model))
+        write(_line(model) + "\n", None)
 
 
 def list_command(
@@ -92,11 +92,13 @@ def list_command(
 
         models = list_models(cache_dir)
         if fmt is TextFormat.json:
-            typer.echo(json.dumps([asdict(m) for m in models], indent=2, ensure_ascii=False))
+            write(
+                json.dumps([asdict(m) for m in models], indent=2, ensure_ascii=False) + "\n", None
+            )
         elif not models:
-            typer.echo("no models cached")
+            write("no models cached\n", None)
         else:
-            typer.echo("\n".join(_line(m) for m in models))
+            write("\n".join(_line(m) for m in models) + "\n", None)
 
 
 def export_command(
@@ -127,7 +129,7 @@ def export_command(
         with library_output(quiet):
             models = export_models(names, output, compute_types=types, cache=cache_dir)
         for model in models:
-            typer.echo(_row(model, str(output)))
+            write(_row(model, str(output)) + "\n", None)
 
 
 def import_command(
@@ -143,7 +145,7 @@ def import_command(
         with library_output(quiet):
             models = import_models(archive, cache=cache_dir)
         for model in models:
-            typer.echo(_imported(model))
+            write(_imported(model) + "\n", None)
 
 
 def _line(model: StoredModel) -> str:
