@@ -21,7 +21,21 @@ from pathlib import Path
 
 from mtsum.errors import InputError
 
-__all__ = ["output_target", "write_bytes", "write_output", "write_text"]
+__all__ = [
+    "output_target",
+    "read_regular",
+    "standard_stream",
+    "write_bytes",
+    "write_output",
+    "write_text",
+]
+
+_READ_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NOFOLLOW", 0)  # a link at the name is refused (ELOOP), never followed
+    | getattr(os, "O_NONBLOCK", 0)  # a FIFO at the name must not block the read
+    | getattr(os, "O_CLOEXEC", 0)
+)
 
 
 def write_bytes(path: str | Path, data: bytes) -> None:
@@ -48,6 +62,28 @@ def write_bytes(path: str | Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def read_regular(name: str | Path, dir_fd: int | None = None) -> bytes | None:
+    """The bytes of the regular file `name` (relative to the open folder `dir_fd` if given);
+    None when something else is there (a folder, a FIFO, a device).
+
+    Raises:
+        FileNotFoundError: Nothing is there.
+        OSError: It cannot be read; a link at `name` (ELOOP where the platform refuses to follow
+            it) too.
+    """
+    fd = os.open(name, _READ_FLAGS, dir_fd=dir_fd)
+    try:
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+    except BaseException:
+        os.close(fd)
+        raise
+    if not regular:  # checked before fdopen, which refuses a folder (EISDIR)
+        os.close(fd)
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read()
 
 
 def _umask() -> int:
@@ -120,7 +156,7 @@ def write_output(path: str | Path, data: bytes) -> None:
     Raises:
         InputError: The path is empty, a folder, under a file, too long, or not writable.
     """
-    stream = _standard_stream(path)
+    stream = standard_stream(path)
     if stream is not None:
         # /dev/stdout is where the shell sent stdout (a file opened with >> perhaps): write to
         # that descriptor; reopening or replacing what it names would truncate or replace it.
@@ -145,7 +181,7 @@ def write_output(path: str | Path, data: bytes) -> None:
 _STREAMS = {"/dev/stdout": 1, "/dev/stderr": 2}
 
 
-def _standard_stream(path: str | Path) -> int | None:
+def standard_stream(path: str | Path) -> int | None:
     """The file descriptor that ``/dev/stdout``, ``/dev/stderr``, ``/dev/fd/N`` or
     ``/proc/self/fd/N`` names, or None for any other path."""
     name = os.path.normpath(str(path))

@@ -17,24 +17,20 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
-import os
-import stat
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 from mtsum._version import __version__
-from mtsum.atomic import write_bytes
+from mtsum.atomic import read_regular, write_bytes
 from mtsum.errors import InputError
 from mtsum.sources import display_path
 
 __all__ = ["RECORD", "check_replaceable", "write_recorded"]
 
 RECORD = ".mtsum-written.json"
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO at a report's name must not block the check
-_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
 def check_replaceable(
@@ -95,10 +91,15 @@ def _current(
     for name in names:
         path = folder / name
         try:
-            data = _regular_bytes(path)
+            data = read_regular(path)
         except (FileNotFoundError, NotADirectoryError):  # the write will say what is wrong
             continue
-        except OSError:
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:  # not a link at the name: it cannot be read
+                raise InputError(
+                    f"{display_path(path)}: cannot be read ({exc.strerror or exc}); fix its "
+                    f"permissions, or pass another {option}"
+                ) from None
             data = None
         digest = hashlib.sha256(data).hexdigest() if data is not None else None
         if digest is None or (recorded is None and not adopt):
@@ -117,26 +118,11 @@ def _current(
     return found
 
 
-def _regular_bytes(path: Path) -> bytes | None:
-    """The bytes of the regular file `path` (a link at its name is not followed); None for a
-    link or anything but a regular file there.
-
-    Raises:
-        FileNotFoundError: Nothing is there.
-        OSError: It cannot be read.
-    """
-    fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _NONBLOCK | _CLOEXEC)
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        return handle.read()
-
-
 def _read_record(folder: Path) -> dict[str, list[str]] | None:
     """The record of `folder`, {name: [sha256]}: None when there is none, {} when it cannot be
     read as one."""
     try:
-        data = _regular_bytes(folder / RECORD)
+        data = read_regular(folder / RECORD)
     except FileNotFoundError:
         return None
     except OSError:

@@ -762,10 +762,10 @@ def test_cli_lock_held_exit_5(tmp_path: Path, marian_dir: Path, bart_dir: Path) 
 
 
 def start_batch(
-    tmp_path: Path, marian_dir: Path, bart_dir: Path
+    tmp_path: Path, marian_dir: Path, bart_dir: Path, stderr_fd: int | None = None
 ) -> tuple[subprocess.Popen[bytes], list[str], list[str], Path]:
     """`mtsum batch` over ten documents in a subprocess: the process, the document ids, the
-    command's arguments, and the file its stderr goes to."""
+    command's arguments, and the file its stderr goes to (unless `stderr_fd` is given)."""
     inp, out = tmp_path / "in", tmp_path / "out"
     texts = list(ARABIC.values())
     ids = [f"d{i:02d}" for i in range(10)]
@@ -776,7 +776,11 @@ def start_batch(
     command = [sys.executable, "-m", "mtsum", *args]
     with log.open("wb") as stderr:
         proc = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr if stderr_fd is None else stderr_fd,
         )
     return proc, ids, args, log
 
@@ -862,7 +866,7 @@ def test_signal_says_how_far_it_got_reports_it_and_resumes(
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert {d["id"]: d["status"] for d in report["documents"]} == dict.fromkeys(done, "ok")
     assert (
-        f"interrupted: {len(done)} of 10 documents finished; run again to resume"
+        f"interrupted: {len(done)} of 10 documents finished; rerun the same command to resume"
         in (report["warnings"])
     )
     kept = {p: p.read_bytes() for d in done for p in (out / d).iterdir()}
@@ -874,6 +878,34 @@ def test_signal_says_how_far_it_got_reports_it_and_resumes(
     assert status == {d: "skipped" if d in done else "ok" for d in ids}
     assert {p: p.read_bytes() for p in kept} == kept
     assert not list(out.rglob("*.tmp"))
+
+
+def test_sighup_from_a_terminal_that_hung_up_still_stops_cleanly(
+    tmp_path: Path, marian_dir: Path, bart_dir: Path
+) -> None:
+    # stderr on a terminal whose other end is gone, as after a hangup: every write to it fails
+    # (EIO). The lines are lost, but the outcome is not: exit 129, the report written.
+    master, slave = os.openpty()
+    try:
+        proc, _, _, log = start_batch(tmp_path, marian_dir, bart_dir, stderr_fd=slave)
+    finally:
+        os.close(slave)
+    out = tmp_path / "out"
+    try:
+        wait_for(proc, lambda: bool(done_ids(out)), "a document was finished", log)
+        with state_held(out):
+            os.close(master)  # the hangup: writes to the terminal now fail
+            proc.send_signal(signal.SIGHUP)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 128 + signal.SIGHUP
+    done = done_ids(out)
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert {d["id"]: d["status"] for d in report["documents"]} == dict.fromkeys(done, "ok")
+    assert any(w.startswith("interrupted: ") for w in report["warnings"])
 
 
 @pytest.mark.parametrize("where", ["under a file", "a file"])

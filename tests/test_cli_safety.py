@@ -322,6 +322,15 @@ REFUSALS = {
             "score": ("score", "--hyp", "s.txt", "--ref", "a.txt"),
         }.items()
     },
+    **{
+        f"score -o {name} with stdout closed": Refusal(
+            ("score", "--hyp", "s.txt", "--ref", "s.txt", "-o", name),
+            3,
+            "stdout is closed; pass -o FILE, or redirect stdout to a file",
+            shell=">&-",
+        )
+        for name in ("/dev/stdout", "/dev/fd/1")
+    },
     "score > /dev/full": Refusal(
         ("score", "--hyp", "s.txt", "--ref", "s.txt"),  # one language: no warning
         3,
@@ -333,6 +342,9 @@ REFUSALS = {
         3,
         "stdout: cannot be written (No space left on device)",
         shell="> /dev/full",
+    ),
+    "models convert with stdout closed": Refusal(
+        ("models", "convert", "no-such-folder"), 3, "stdout is closed; pass -o FILE", shell=">&-"
     ),
     "models list with stdout closed": Refusal(
         ("models", "list"), 3, "stdout is closed; pass -o FILE, or redirect", shell=">&-"

@@ -47,6 +47,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 
+from mtsum.atomic import read_regular
 from mtsum.errors import InputError
 from mtsum.sources import display_path
 
@@ -70,7 +71,6 @@ _LEFTOVER = re.compile(
 )
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO swapped in must not block a read
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _DIR_FD = (
     bool(_NOFOLLOW and _DIRECTORY)
@@ -179,7 +179,7 @@ class DocumentFolder:
     def read(self, name: str) -> bytes | None:
         """The bytes of `name` when it is a regular file in this folder (not a link); else None."""
         try:
-            return _read_regular(self._at(name), self.fd)
+            return read_regular(self._at(name), self.fd)
         except OSError:
             return None
 
@@ -295,7 +295,7 @@ def read_below(out: Path, relative: str) -> bytes | None:
         if any(p.is_symlink() for p in [path, *path.parents][: len(parts)]):
             return None
         try:
-            return _read_regular(str(path), None)
+            return read_regular(str(path), None)
         except OSError:
             return None
     try:
@@ -307,19 +307,11 @@ def read_below(out: Path, relative: str) -> bytes | None:
             below = os.open(part, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC, dir_fd=dir_fd)
             os.close(dir_fd)
             dir_fd = below
-        return _read_regular(parts[-1], dir_fd)
+        return read_regular(parts[-1], dir_fd)
     except OSError:
         return None
     finally:
         os.close(dir_fd)
-
-
-def _read_regular(name: str, dir_fd: int | None) -> bytes | None:
-    fd = os.open(name, os.O_RDONLY | _NOFOLLOW | _NONBLOCK | _CLOEXEC, dir_fd=dir_fd)
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        return handle.read()
 
 
 def _key(info: os.stat_result) -> tuple[int, int]:

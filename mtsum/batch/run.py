@@ -73,6 +73,7 @@ __all__ = [
     "Outcome",
     "Task",
     "adopt",
+    "interrupted_note",
     "load_models",
     "plan",
     "record_remote",
@@ -82,6 +83,13 @@ __all__ = [
     "sign",
     "write_report",
 ]
+
+
+def interrupted_note(finished: int, total: int) -> str:
+    """What an interrupted run says, in its report and on stderr."""
+    return (
+        f"interrupted: {finished} of {total} documents finished; rerun the same command to resume"
+    )
 
 
 @dataclass(frozen=True)
@@ -597,10 +605,7 @@ def run_batch(
                 finished = _finished_so_far(tasks, done, state)
                 if progress is not None:
                     progress(len(finished), len(tasks))  # exact, for the caller's message
-                stopped = (
-                    f"interrupted: {len(finished)} of {len(tasks)} documents finished; "
-                    "run again to resume"
-                )
+                stopped = interrupted_note(len(finished), len(tasks))
                 used = _cache_use(models, cache) if engine is None else CacheUse()
                 docs_done = [t.doc for t in tasks if t.doc.id in finished]
                 write_report(

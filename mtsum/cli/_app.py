@@ -57,6 +57,7 @@ __all__ = [
     "library_output",
     "model_runtime",
     "progress_bar",
+    "say",
     "warn",
     "write",
 ]
@@ -94,10 +95,18 @@ def _main(
     """Global options; `command_errors` reads --verbose back from the root context."""
 
 
+def say(line: str) -> None:
+    """One line on stderr. A stderr that cannot be written (a terminal hung up: EIO; closed;
+    full) loses the line but never turns the command's outcome into another: a batch stopped
+    by SIGHUP still exits 129, its report written."""
+    with contextlib.suppress(OSError, ValueError):  # ValueError: a closed Python stream
+        typer.echo(line, err=True)
+
+
 def warn(message: str, quiet: bool) -> None:
     """One ``mtsum: warning:`` line on stderr, unless -q."""
     if not quiet:
-        typer.echo(f"mtsum: warning: {one_line(message)}", err=True)
+        say(f"mtsum: warning: {one_line(message)}")
 
 
 class Stopped(KeyboardInterrupt):
@@ -157,19 +166,17 @@ def command_errors(ctx: typer.Context) -> Iterator[None]:
     except MtsumError as exc:
         if verbose:
             traceback.print_exc()
-        typer.echo(f"mtsum: error: {one_line(str(exc))}", err=True)
+        say(f"mtsum: error: {one_line(str(exc))}")
         raise typer.Exit(exc.exit_code) from None
     except (typer.Exit, typer.Abort):
         raise
     except KeyboardInterrupt as exc:
-        typer.echo("mtsum: interrupted", err=True)
+        say("mtsum: interrupted")
         raise typer.Exit(interrupted_exit(exc)) from None
     except Exception as exc:
         if verbose:
             traceback.print_exc()
-        typer.echo(
-            f"mtsum: internal error: {type(exc).__name__}: {exc} (rerun with --verbose)", err=True
-        )
+        say(f"mtsum: internal error: {type(exc).__name__}: {exc} (rerun with --verbose)")
         raise typer.Exit(EXIT_INTERNAL) from None
 
 
@@ -300,13 +307,16 @@ def progress_bar(quiet: bool, desc: str, unit: str = "tok") -> Iterator[Callable
     def update(done: int, total: int) -> None:
         bar.total = total
         bar.n = done
-        bar.refresh()
+        # A bar is never a reason to fail: a hung-up terminal (EIO) loses the bar, not the run.
+        with contextlib.suppress(OSError, ValueError):
+            bar.refresh()
 
     try:
         with library_output(quiet):
             yield update
     finally:
-        bar.close()
+        with contextlib.suppress(OSError, ValueError):
+            bar.close()
 
 
 def model_runtime(
@@ -337,13 +347,25 @@ def check_output(output: str | None, inputs: Sequence[str | Path] = ()) -> None:
     Raises:
         InputError: The message names the output and what to do.
     """
+    _refuse_closed(output)
     if output is None or output == "-":
-        if sys.stdout is None:  # Python's stdout when descriptor 1 was closed at start
-            raise InputError(_STDOUT_CLOSED)
         return
     from mtsum.atomic import output_target
 
     output_target(output, inputs=inputs)
+
+
+def _refuse_closed(output: str | None) -> None:
+    """Refuse stdout (no ``-o``, ``-o -``, ``-o /dev/stdout``, ``/dev/fd/1``) or stderr when
+    that descriptor was closed at start: Python then has no ``sys.stdout``/``sys.stderr``, and
+    `mtsum.cli.main` has put the null device there, so the text would vanish without a word."""
+    from mtsum.atomic import standard_stream
+
+    fd = 1 if output is None or output == "-" else standard_stream(output)
+    if fd == 1 and sys.stdout is None:
+        raise InputError(_STDOUT_CLOSED)
+    if fd == 2 and sys.stderr is None:
+        raise InputError(f"-o {output}: stderr is closed; pass -o FILE")
 
 
 def write(text: str, output: str | None) -> None:
@@ -353,9 +375,8 @@ def write(text: str, output: str | None) -> None:
         InputError: It cannot be written: stdout closed or full (``> /dev/full``, a full disk),
             or as `mtsum.atomic.write_output`.
     """
+    _refuse_closed(output)  # typer.echo would drop the text without a word
     if output is None or output == "-":
-        if sys.stdout is None:  # typer.echo would drop the text without a word
-            raise InputError(_STDOUT_CLOSED)
         try:
             typer.echo(text, nl=False)  # flushes: a full disk fails here, not at exit
         except OSError as exc:

@@ -29,6 +29,7 @@ from mtsum.cli._app import (
     interrupted_exit,
     model_runtime,
     progress_bar,
+    say,
     warn,
     write,
 )
@@ -175,12 +176,9 @@ def batch_command(
                     engine=ray,
                 )
         except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP: the report is written
-            done, total = seen
-            typer.echo(
-                f"mtsum: interrupted: {done} of {total} documents finished; rerun the same "
-                "command to resume",
-                err=True,
-            )
+            from mtsum.batch.run import interrupted_note
+
+            say(f"mtsum: {interrupted_note(*seen)}")
             raise typer.Exit(interrupted_exit(exc)) from None
         finally:
             if cache is not None:
@@ -196,10 +194,10 @@ def batch_command(
             f"and {Path(out) / 'index.html'}"
         )
         if report.failed:
-            typer.echo(f"mtsum: error: {report.failed} failed of {one_line(summary)}", err=True)
+            say(f"mtsum: error: {report.failed} failed of {one_line(summary)}")
             raise typer.Exit(EXIT_SOME_FAILED)
         if not quiet:
-            typer.echo(f"mtsum: {one_line(summary)}", err=True)
+            say(f"mtsum: {one_line(summary)}")
 
 
 # What Ray writes to file descriptor 2 behind Python's back: its C++ core's log lines ("[2026-01-01
@@ -272,11 +270,11 @@ def _check_engine(engine: Engine, ray_address: str | None, workers: int | None) 
         from mtsum.batch.ray_engine import INSTALL, ray_available
 
         if not ray_available():
-            typer.echo(f"mtsum: error: --engine ray needs Ray: {INSTALL}", err=True)
+            say(f"mtsum: error: --engine ray needs Ray: {INSTALL}")
             raise typer.Exit(EXIT_USAGE)
     elif ray_address is not None or workers is not None:
         option = "--ray-address" if ray_address is not None else "--workers"
-        typer.echo(f"mtsum: error: {option} needs --engine ray", err=True)
+        say(f"mtsum: error: {option} needs --engine ray")
         raise typer.Exit(EXIT_USAGE)
 
 

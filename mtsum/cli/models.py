@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mtsum.cli._app import command_errors, library_output, write
+from mtsum.cli._app import check_output, command_errors, library_output, write
 from mtsum.cli.options import (
     CacheDir,
     ComputeType,
@@ -58,6 +58,7 @@ def pull_command(
 ) -> None:
     """Download a model (unless cached) and convert it for CTranslate2."""
     with command_errors(ctx):
+        check_output(None)  # stdout closed: refused before the caches change
         from mtsum.backends.store import pull as run
 
         with library_output(quiet):
@@ -74,6 +75,7 @@ def convert_command(
 ) -> None:
     """Convert a local checkpoint for CTranslate2."""
     with command_errors(ctx):
+        check_output(None)  # stdout closed: refused before the caches change
         from mtsum.backends.store import convert_local
 
         with library_output(quiet):
@@ -123,6 +125,7 @@ def export_command(
 ) -> None:
     """Write checkpoints and their converted copies, with checksums, to one archive."""
     with command_errors(ctx):
+        check_output(None)  # stdout closed: refused before the caches change
         from mtsum.backends.archive import export_models
 
         types = [c.value for c in compute_types] if compute_types else None
@@ -140,6 +143,7 @@ def import_command(
 ) -> None:
     """Check an archive's checksums, then put its models into the caches."""
     with command_errors(ctx):
+        check_output(None)  # stdout closed: refused before the caches change
         from mtsum.backends.archive import import_models
 
         with library_output(quiet):
