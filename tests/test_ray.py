@@ -13,10 +13,12 @@ import io
 import json
 import os
 import pickle
+import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -148,24 +150,58 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 # --- two nodes, one lost ------------------------------------------------------------------------
 
 
+OTHER_NODE = "MTSUM_TEST_NODE"  # set in the other node's raylet, so in its actors
+
+
+def held_on_the_other_node(held: Path, starts: Path) -> Callable[[list[str]], list[str]]:
+    """A summarizer (a document's tag, ``[d3]``, and its first words) for the two-node test.
+
+    Each start of a document is logged to `starts` (node, pid, tag). On the other node (its
+    actors see `OTHER_NODE`) the document is held: the process writes its pid and the tag to
+    `held` and waits to be killed. Elsewhere a document waits until `held` exists, so that the
+    head cannot finish every document before the other node holds one. Every wait is bounded.
+    """
+
+    def summarize(texts: list[str]) -> list[str]:
+        found = re.search(r"\[(d\d+)\]", " ".join(texts))
+        tag = found.group(1) if found else "?"
+        node = os.environ.get(OTHER_NODE, "head")
+        with starts.open("a", encoding="utf-8") as log:
+            log.write(f"{node} {os.getpid()} {tag}\n")
+        deadline = time.monotonic() + 120
+        if node == "other":
+            held.with_suffix(".tmp").write_text(f"{os.getpid()} {tag}", encoding="utf-8")
+            held.with_suffix(".tmp").replace(held)
+            while time.monotonic() < deadline:
+                time.sleep(0.05)
+            raise RuntimeError(f"{tag} was held on the other node and never killed")
+        while not held.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return [f"[{tag}] " + " ".join(text.split()[:6]) + "." for text in texts]
+
+    return summarize
+
+
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds actors through /proc")
-def test_two_nodes_one_lost_every_document_once_as_local(
-    tmp_path: Path,
-    marian_dir: Path,
-    bart_dir: Path,
-    mtsum_cache: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_two_nodes_one_lost_every_document_once_as_local(tmp_path: Path) -> None:
     # Before the module's own Ray starts (this test comes first): a cluster of two nodes on this
-    # machine, the driver (a `mtsum batch` joining it) on the head. The other node's raylet is
-    # killed, with its actor, mid-run; its documents are tried again on the head.
+    # machine, the driver (this process) on the head. The other node's raylet is killed, with
+    # its actor, while that actor runs a document; the document is tried again on the head.
     needs_ray("the two-node test")
+    import ray
     from ray.cluster_utils import Cluster
 
-    monkeypatch.setenv("MTSUM_CACHE_DIR", str(mtsum_cache))  # the nodes' actors inherit these
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    inp, out = tmp_path / "in", tmp_path / "out"
-    ids = many(inp, 8)
+    assert not ray.is_initialized(), "the two-node test must run before any other Ray test"
+    ids = [f"d{i}" for i in range(6)]
+    inp = write_docs(
+        tmp_path / "in",
+        {f"{d}.txt": ARABIC[i % 3] + f"\n[{d}] الفقرة.\n" for i, d in enumerate(ids)},
+    )
+    held, starts = tmp_path / "held", tmp_path / "starts"
+    models = {
+        "translator": FunctionModel(lambda xs: [f"{x} (in English)" for x in xs]),
+        "summarizer": FunctionModel(held_on_the_other_node(held, starts)),  # sent as it is
+    }
     fast_death = {"health_check_period_ms": 500, "health_check_failure_threshold": 2}
     # One CPU a node for the two actors (Ray Data spreads them), one more on the head for the
     # actor that replaces the lost one.
@@ -173,41 +209,51 @@ def test_two_nodes_one_lost_every_document_once_as_local(
         initialize_head=True,
         head_node_args={"num_cpus": 2, "include_dashboard": False, "_system_config": fast_death},
     )
+    killed: list[tuple[int, str]] = []
+
+    def kill_the_other_node(done: int, total: int) -> None:
+        # The head finished a document, so the other node holds one (or the head waited 2 min).
+        if killed:
+            return
+        assert held.exists(), "no document was held on the other node"
+        pid, tag = held.read_text(encoding="utf-8").split()
+        lost = actor_pids(raylet.pid)
+        assert int(pid) in lost, (pid, lost)
+        raylet.kill()  # SIGKILL: the node is lost, and what ran there with it
+        for actor in lost:
+            os.kill(actor, signal.SIGKILL)
+        killed.append((int(pid), tag))
+
     try:
-        other = cluster.add_node(num_cpus=1)
+        other = cluster.add_node(num_cpus=1, env_vars={OTHER_NODE: "other"})
         cluster.wait_for_nodes()
         raylet = other.all_processes["raylet"][0].process
-        args = cli_args(inp, out, marian_dir, bart_dir, tmp_path / "cache-ray")
-        log = tmp_path / "stderr.txt"
-        command = [*args, "--engine", "ray", "--ray-address", cluster.address, "--workers", "2"]
-        proc = start(command, {}, log)
         try:
-            wait_for(
-                proc,
-                lambda: bool(done_ids(out)) and bool(actor_pids(raylet.pid)),
-                "a document was finished and the other node ran an actor",
-                log,
+            report = run_batch(
+                inp,
+                tmp_path / "out",
+                **models,
+                progress=kill_the_other_node,
+                engine=RayEngine(address=cluster.address, workers=2, cache_dir=tmp_path / "cache"),
             )
-            lost = actor_pids(raylet.pid)
-            raylet.kill()  # SIGKILL: the node is lost, and what ran there with it
-            for pid in lost:
-                os.kill(pid, signal.SIGKILL)
-            assert len(done_ids(out)) < len(ids), "the kill came too late to test anything"
-            proc.wait(timeout=300)
         finally:
-            stop(proc)
-        assert proc.returncode == 0, log.read_text(encoding="utf-8")
+            ray.shutdown()
     finally:
         cluster.shutdown()
-    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
-    assert [d["id"] for d in report["documents"]] == ids  # each once
-    assert statuses(out) == dict.fromkeys(ids, "ok")
+    assert killed, "the run ended before the other node was killed"
+    [(pid, tag)] = killed
+    assert [row.id for row in report.documents] == ids  # each once
+    assert {row.id: row.status for row in report.documents} == dict.fromkeys(ids, "ok")
+    # The held document was started on the other node, then once more, on the head.
+    runs = [line.split() for line in starts.read_text(encoding="utf-8").splitlines()]
+    tries = [(node, int(p)) for node, p, t in runs if t == tag]
+    assert tries[0] == ("other", pid) and [node for node, _ in tries[1:]] == ["head"], runs
 
     local = tmp_path / "local"
-    result = runner.invoke(app, cli_args(inp, local, marian_dir, bart_dir, tmp_path / "cache"))
-    assert result.exit_code == 0, result.output
-    ray_files, local_files = outputs(out), outputs(local)
+    run_batch(inp, local, **models)
+    ray_files, local_files = outputs(tmp_path / "out"), outputs(local)
     assert ray_files.keys() == local_files.keys()
+    assert f"{tag}/summary.txt" in local_files
     for path, data in local_files.items():
         if path.endswith("result.json"):
             assert without_timings(json.loads(data)) == without_timings(json.loads(ray_files[path]))

@@ -13,6 +13,7 @@ import sacrebleu
 from rouge_score import rouge_scorer
 from sacrebleu.metrics import BLEU, CHRF
 
+from mtsum import lcs
 from mtsum.errors import InputError
 from mtsum.score import (
     ROUGE_TYPES,
@@ -319,6 +320,31 @@ def test_scores_equal_rouge_score_on_random_texts(lang: str) -> None:
         result = rouge(hypothesis, references, lang=lang)
         for key in ROUGE_TYPES:
             assert astuple(result.scores[key]) == tuple(expected[key]), (hypothesis, references)
+
+
+@pytest.mark.parametrize("whole_cells", [1, 7, 50, lcs._WHOLE_CELLS])
+def test_blocked_lcs_backtrack_equals_rouge_score(
+    whole_cells: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Tables larger than _WHOLE_CELLS are backtracked a block of rows at a time; the real
+    # threshold (2**26 cells) is too big for a test, so lower it: every table here then takes
+    # the blocked path (but for the default case), with blocks of sqrt(rows) + 1 rows and
+    # ragged last blocks. Three words, so ties are everywhere and the picked LCS matters.
+    monkeypatch.setattr(lcs, "_WHOLE_CELLS", whole_cells)
+    rng = random.Random(whole_cells)
+    words = ["a", "b", "c"]
+    for _ in range(300):
+        a = rng.choices(words, k=rng.randint(0, 30))
+        b = rng.choices(words, k=rng.randint(0, 30))
+        assert lcs.lcs_indices(a, b) == rouge_scorer.lcs_ind(a, b), (a, b)
+    # And through the scorer: many sentences each side, so Lsum's union of LCSs is exercised.
+    scorer = rouge_scorer.RougeScorer(["rougeLsum"], tokenizer=_Arabic())
+    for _ in range(20):
+        hypothesis = _random_summary(rng, words, rng.randint(5, 12))
+        reference = _random_summary(rng, words, rng.randint(5, 12))
+        expected = scorer.score(reference, hypothesis)["rougeLsum"]
+        result = rouge(hypothesis, [reference], lang="ar").scores["rougeLsum"]
+        assert astuple(result) == tuple(expected), (hypothesis, reference)
 
 
 def test_rouge_l_of_long_texts_needs_little_memory() -> None:
