@@ -162,6 +162,23 @@ def test_unusable_folder_is_an_input_error(tmp_path: Path) -> None:
         open_cache(tmp_path / "file")
 
 
+def test_an_optional_cache_that_cannot_be_opened_is_off_with_one_warning(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    inner = FunctionModel(lambda xs: [x.upper() for x in xs])
+    folder = tmp_path / "file" / "cache"
+    with open_cache(folder, optional=True) as cache:
+        assert cache.warnings == (
+            f"translation cache {folder / CACHE_FILE} cannot be used ([Errno 20] Not a "
+            f"directory: '{folder}'); going on without it",
+        )
+        cached = CachingTranslator(inner, cache)
+        for _ in range(2):
+            assert cached.generate(["a"], cached.defaults, max_new_tokens=[5]) == ["A"]
+        assert (inner.calls, cached.hits, cached.misses, len(cache)) == (2, 0, 2, 0)
+        assert len(cache.warnings) == 1
+    assert (tmp_path / "file").read_text() == "not a folder"
+
+
 def _writer(path: str, worker: int, count: int) -> None:
     with TranslationCache(path) as cache:
         info = FunctionModel(str.upper).info

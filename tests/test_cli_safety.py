@@ -8,6 +8,7 @@ one-line message. Sentinel files beside the work must survive byte for byte.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shlex
 import shutil
@@ -471,3 +472,37 @@ def test_closed_standard_descriptors_are_never_given_to_a_file(tmp_path: Path) -
     )
     assert run.returncode == 0, run.stderr
     assert int(run.stderr) > 2
+
+
+@pytest.mark.parametrize("quiet", [False, True], ids=["warns", "-q"])
+def test_a_translation_cache_that_cannot_be_opened_fails_no_batch(
+    scratch: Path, marian_dir: Path, bart_dir: Path, quiet: bool
+) -> None:
+    """The cache folder under a regular file (as root, a read-only folder is no obstacle; this
+    is): one warning, the run goes on without the cache, and every document is done."""
+    args = ["batch", "docs", "--out", "out", "--cache-dir", "plain/cache", "--threads", "1"]
+    args += ["--mt-model", str(marian_dir), "--sum-model", str(bart_dir), "--sum-beams", "1"]
+    args += ["--beams", "1", "--max-words", "8", "--backend", "transformers", "--device", "cpu"]
+    before = _sentinels(scratch)
+    run = subprocess.run(
+        [sys.executable, "-m", "mtsum", *args, *(["-q"] if quiet else [])],
+        cwd=scratch,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    warning = (
+        "translation cache plain/cache/translations.sqlite3 cannot be used ([Errno 20] Not a "
+        "directory: 'plain/cache'); going on without it"
+    )
+    lines = run.stderr.splitlines()
+    if quiet:
+        assert lines == []
+    else:
+        assert lines[:-1] == [f"mtsum: warning: {warning}"]
+        assert lines[-1].startswith("mtsum: 2 documents (2 ok, 0 skipped, 0 failed)")
+    report = json.loads((scratch / "out" / "report.json").read_text(encoding="utf-8"))
+    assert report["warnings"] == [warning]
+    assert [d["status"] for d in report["documents"]] == ["ok", "ok"]
+    assert _sentinels(scratch) == before

@@ -7,6 +7,7 @@ survive byte for byte. The models are plain functions: what is tested is where f
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -14,6 +15,7 @@ import shutil
 import sqlite3
 import string
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -504,11 +506,23 @@ def test_state_that_is_another_database_is_refused(scene: Scene, linked: bool) -
     scene.assert_contained()
 
 
-STATE_DAMAGE = {
-    "junk": lambda data: b"garbage, not sqlite\x00" * 100,
-    "truncated": lambda data: data[: len(data) // 2],
-    "empty": lambda data: b"",
-    "pages": lambda data: data[:4096] + b"\xa5" * (len(data) - 4096),  # header intact
+def _damage_cells(state: Path) -> None:
+    """Sound pages (quick_check passes), a cell mtsum did not write."""
+    with contextlib.closing(sqlite3.connect(state)) as db:
+        db.execute("UPDATE documents SET outputs = '{junk'")
+        db.commit()
+
+
+def _rewrite(change: Callable[[bytes], bytes]) -> Callable[[Path], None]:
+    return lambda state: state.write_bytes(change(state.read_bytes()))
+
+
+STATE_DAMAGE: dict[str, Callable[[Path], None]] = {
+    "junk": _rewrite(lambda data: b"garbage, not sqlite\x00" * 100),
+    "truncated": _rewrite(lambda data: data[: len(data) // 2]),
+    "empty": _rewrite(lambda data: b""),
+    "pages": _rewrite(lambda data: data[:4096] + b"\xa5" * (len(data) - 4096)),  # header intact
+    "cells": _damage_cells,
 }
 
 
@@ -518,7 +532,7 @@ def test_damaged_state_advice_works(scene: Scene, how: str) -> None:
         scene.add(name)
     assert [r.status for r in scene.run().documents] == ["ok"] * 3
     state = scene.out / STATE_FILE
-    state.write_bytes(STATE_DAMAGE[how](state.read_bytes()))
+    STATE_DAMAGE[how](state)
     before = snapshot(scene.out)
     with pytest.raises(InputError, match="rerun with --force to move it aside and redo every"):
         scene.run()
@@ -529,6 +543,27 @@ def test_damaged_state_advice_works(scene: Scene, how: str) -> None:
     assert aside.read_bytes() == before[STATE_FILE]
     assert [w for w in report.warnings if aside.name in w and "moved it to" in w]
     assert [r.status for r in scene.run().documents] == ["skipped"] * 3
+    scene.assert_contained()
+
+
+def test_a_run_interrupted_while_its_state_is_made_is_finished_by_a_plain_rerun(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C or SIGTERM (a KeyboardInterrupt) before the new state holds its table: the rerun,
+    without --force, finishes the run (no empty state is left for it to refuse)."""
+    from mtsum.batch import state
+
+    def interrupted(db: sqlite3.Connection) -> None:
+        raise KeyboardInterrupt
+
+    scene.add("a.txt")
+    with monkeypatch.context() as patch:
+        patch.setattr(state, "_open_schema", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            scene.run()
+    assert not any(p.name.startswith(STATE_FILE) for p in scene.out.iterdir())
+    assert rows(scene.run()) == {"a": ("ok", None)}
+    assert rows(scene.run()) == {"a": ("skipped", None)}
     scene.assert_contained()
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from mtsum.batch import state
 from mtsum.batch.lock import HOLDER_FILE, LOCK_FILE, RunLock
 from mtsum.batch.state import STATE_FILE, RunState, content_hash
 from mtsum.errors import BusyError, InputError
@@ -115,7 +118,14 @@ def test_forget_all(tmp_path: Path) -> None:
 
 
 def _damage(path: Path, how: str) -> None:
-    """Damage a state holding rows: as a full disk, a bad copy or a stray write would."""
+    """Damage a state holding rows: as a full disk, a bad copy or a stray write would, or a
+    cell's contents (sound pages, so quick_check passes)."""
+    cells = {"cells": "outputs = '{junk'", "cell types": "outputs = '[[1, 2]]', finished = 'x'"}
+    if how in cells:
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            db.execute(f"UPDATE documents SET {cells[how]} WHERE doc_id = 'doc7'")
+            db.commit()
+        return
     data = path.read_bytes()
     damaged = {
         "junk": b"garbage, not sqlite\x00" * 100,
@@ -126,7 +136,7 @@ def _damage(path: Path, how: str) -> None:
     path.write_bytes(damaged[how])
 
 
-DAMAGE = ["junk", "truncated", "empty", "pages"]
+DAMAGE = ["junk", "truncated", "empty", "pages", "cells", "cell types"]
 
 
 @pytest.mark.parametrize("how", DAMAGE)
@@ -150,6 +160,38 @@ def test_damaged_state_is_refused_and_moved_aside_on_request(tmp_path: Path, how
     assert aside.read_bytes() == damaged
     with RunState(tmp_path) as run:
         assert run.is_done("a", H1, "s") and run.moved is None
+
+
+def test_a_row_damaged_while_open_is_the_damaged_state_error(tmp_path: Path) -> None:
+    with RunState(tmp_path) as run:
+        run.mark_done("a", H1, "s")
+        with contextlib.closing(sqlite3.connect(tmp_path / STATE_FILE)) as db:
+            db.execute("UPDATE documents SET outputs = '{junk'")
+            db.commit()
+        damaged = r"is a damaged resume state \(the row of 'a': .*--force"
+        with pytest.raises(InputError, match=damaged):
+            run.get("a")
+
+
+def test_a_state_interrupted_while_created_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C or SIGTERM (a KeyboardInterrupt) before the table exists: no empty state file is
+    left for the rerun to refuse as damaged, and no temporary one either."""
+
+    def interrupted(db: sqlite3.Connection) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(state, "_open_schema", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        RunState(tmp_path / "out")
+    assert list((tmp_path / "out").iterdir()) == []
+    monkeypatch.undo()
+    with RunState(tmp_path / "out") as run:  # the plain rerun
+        run.mark_done("a", H1, "s")
+    with RunState(tmp_path / "out") as run:
+        assert run.is_done("a", H1, "s")
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [STATE_FILE]
 
 
 def test_a_usable_state_is_not_moved_aside(tmp_path: Path) -> None:

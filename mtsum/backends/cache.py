@@ -5,8 +5,9 @@ type, generation settings, per-text length bound, source text) to the model's ou
 processes may share it: WAL mode lets readers run beside a writer, every write is one short
 ``BEGIN IMMEDIATE`` transaction, and a busy timeout makes a writer wait instead of failing.
 
-It is only a cache, so once open it never fails a translation. A file found damaged, when opened
-or in use (a bad header, or pages corrupted inside), is moved aside as
+It is only a cache, so once open it never fails a translation; opened with ``optional`` (as
+`mtsum batch` does), a cache that cannot be opened at all is off from the start. A file found
+damaged, when opened or in use (a bad header, or pages corrupted inside), is moved aside as
 ``translations.sqlite3.corrupt`` and rebuilt empty. A cache that cannot be read or written (a full
 disk, an I/O error, locked by another process past the timeout) is left alone for the rest of the
 process: every text is then a miss and nothing is stored. Each of these is reported once in
@@ -113,11 +114,17 @@ def cache_key(info: ModelInfo, options: GenerateOptions, bound: int, text: str) 
 class TranslationCache:
     """The sqlite cache file; one per process (connections are never shared across processes).
 
+    Args:
+        path: The sqlite file (created, with its folder, if missing).
+        optional: A file that cannot be created or opened is no error: the cache is then off
+            from the start (every text a miss, nothing stored), with one warning saying why.
+
     Raises:
-        InputError: The file cannot be created or opened (e.g. a read-only folder).
+        InputError: Without `optional`, the file cannot be created or opened (e.g. a read-only
+            folder, a full disk).
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, optional: bool = False) -> None:
         self.path = Path(path)
         self.warnings: tuple[str, ...] = ()
         self._off = False  # set when it could not be used: no reads or writes from then on
@@ -126,6 +133,11 @@ class TranslationCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = self._open()
         except (OSError, sqlite3.Error) as exc:
+            if optional:  # an empty table in memory stands in; `_off` keeps it unused
+                self._db = _connect(Path(":memory:"))
+                self._db.execute(_SCHEMA)
+                self._give_up(str(exc))
+                return
             raise InputError(
                 f"cannot open translation cache {self.path} ({exc}): pass --cache-dir DIR or "
                 "--no-cache"
@@ -288,20 +300,22 @@ def _init(db: sqlite3.Connection) -> None:
             time.sleep(0.05)
 
 
-def open_cache(cache_dir: str | Path | None = None) -> TranslationCache:
+def open_cache(cache_dir: str | Path | None = None, *, optional: bool = False) -> TranslationCache:
     """Open (creating if needed) the translation cache in `cache_dir`.
 
     Args:
         cache_dir: The folder; None means ``MTSUM_CACHE_DIR`` or the user cache folder
             (see `mtsum.paths.cache_dir`).
+        optional: A cache that cannot be opened is a cache that is off, with one warning, not
+            an error (`TranslationCache`'s ``optional``): what `mtsum batch` opens.
 
     Returns:
         The open cache; close it, or use it as a context manager.
 
     Raises:
-        InputError: The folder or file cannot be created or opened.
+        InputError: Without `optional`, the folder or file cannot be created or opened.
     """
-    return TranslationCache(default_cache_dir(cache_dir) / CACHE_FILE)
+    return TranslationCache(default_cache_dir(cache_dir) / CACHE_FILE, optional=optional)
 
 
 @dataclass

@@ -244,7 +244,7 @@ class DocumentWorker:
         # Opened for each document: an SQLite connection is used only in the thread that opened
         # it, and Ray calls an actor from more than one.
         try:
-            cache = open_cache(self.job.cache_dir)
+            cache = open_cache(self.job.cache_dir, optional=True)  # a warning, if it cannot
         except MtsumError as exc:
             return WorkerResult(doc.id, None, error=type(exc)(f"on {socket.gethostname()}: {exc}"))
         with cache:

@@ -20,6 +20,7 @@ import json
 import os
 import sqlite3
 import stat
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -108,22 +109,19 @@ class RunState:
         try:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             _check_state_file(self.path)
-            new = not os.path.lexists(self.path)
+            if not os.path.lexists(self.path):
+                self._create()
             # Rollback journal, not WAL: the lock keeps writers single, and OUT_DIR stays free of
             # -wal/-shm files between runs.
             db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
         except OSError as exc:
             raise unusable_folder(self.out_dir, exc) from None
-        except sqlite3.Error as exc:
+        except sqlite3.Error as exc:  # a full disk, a read-only folder: not damage
             raise self._unwritable(exc) from exc
         try:
             _open_schema(db)
         except sqlite3.OperationalError as exc:  # a full disk, a read-only file: not damage
             db.close()
-            if new:  # an empty file left here would be refused as damaged by the rerun
-                for suffix in ("-journal", ""):
-                    with contextlib.suppress(OSError):
-                        os.unlink(f"{self.path}{suffix}")
             raise self._unwritable(exc) from exc
         except sqlite3.DatabaseError as exc:
             db.close()
@@ -132,6 +130,25 @@ class RunState:
             db.close()
             raise
         return db
+
+    def _create(self) -> None:
+        """Make a new, empty state: built in a temporary file beside it and renamed into place,
+        so that a run killed meanwhile (Ctrl-C, SIGTERM, a full disk) leaves no empty or
+        half-made state file for the rerun to refuse. The lock keeps creators single."""
+        fd, temporary = tempfile.mkstemp(prefix=f"{STATE_FILE}.new-", dir=self.out_dir)
+        os.close(fd)
+        try:
+            db = sqlite3.connect(temporary, isolation_level=None)
+            try:
+                _open_schema(db)
+            finally:
+                db.close()
+            os.replace(temporary, self.path)
+        except BaseException:
+            for suffix in ("-journal", ""):
+                with contextlib.suppress(OSError):
+                    os.unlink(f"{temporary}{suffix}")
+            raise
 
     def _move_aside(self) -> Path:
         """Rename the state file (and any journal beside it) to a free ``.damaged-<time>``."""
@@ -166,6 +183,15 @@ class RunState:
             raise InputError(
                 f"{self._shown}: is a damaged resume state ({exc}); {_RECOVERY}"
             ) from exc
+
+    def _record(self, row: tuple[Any, ...]) -> DocRecord:
+        """The record in `row`; a row damaged since the state was opened is an `InputError`."""
+        try:
+            return _decode(row)
+        except ValueError as exc:
+            raise InputError(
+                f"{self._shown}: is a damaged resume state ({exc}); {_RECOVERY}"
+            ) from None
 
     def is_done(self, doc_id: str, content_hash: str, settings: str) -> bool:
         """Whether `doc_id` can be skipped.
@@ -237,13 +263,13 @@ class RunState:
             row = self._db.execute(
                 f"SELECT {_COLUMNS} FROM documents WHERE doc_id = ?", (doc_id,)
             ).fetchone()
-        return None if row is None else _record(row)
+        return None if row is None else self._record(row)
 
     def records(self) -> list[DocRecord]:
         """Every record, sorted by document id."""
         with self._guard():
             rows = self._db.execute(f"SELECT {_COLUMNS} FROM documents ORDER BY doc_id").fetchall()
-        return [_record(r) for r in rows]
+        return [self._record(r) for r in rows]
 
     def forget(self, doc_id: str) -> None:
         """Drop the record of `doc_id`, as if it had never run."""
@@ -316,7 +342,7 @@ def _open_schema(db: sqlite3.Connection) -> None:
     pages are damaged.
 
     Raises:
-        _Unusable: Another program's database.
+        _Unusable: Another program's database, or a row whose cells mtsum did not write.
         sqlite3.DatabaseError: A damaged one (OperationalError: one that cannot be written).
     """
     not_ours = _Unusable("is not an mtsum resume state")
@@ -332,17 +358,47 @@ def _open_schema(db: sqlite3.Connection) -> None:
     columns = [r[1] for r in db.execute("PRAGMA table_info(documents)")]
     if columns != [c.strip() for c in _COLUMNS.split(",")]:
         raise not_ours
+    # quick_check reads the pages, not what the cells hold: decode every row once, so that a
+    # cell damaged inside is refused here, with --force's way out, not met in the middle of a run.
+    try:
+        for row in db.execute(f"SELECT {_COLUMNS} FROM documents"):
+            _decode(row)
+    except ValueError as exc:
+        raise _Unusable(f"is a damaged resume state ({exc})") from None
 
 
-def _record(row: tuple[Any, ...]) -> DocRecord:
-    doc_id, digest, settings, status, error, finished, duration_s, outputs = row
+def _decode(row: tuple[Any, ...]) -> DocRecord:
+    """The record in one row.
+
+    Raises:
+        ValueError: A cell that mtsum did not write: a wrong type, a status other than "ok" or
+            "failed", outputs that are not a JSON list of [path, sha256] pairs.
+    """
+    try:
+        doc_id, digest, settings, status, error, finished, duration_s, outputs = row
+        texts = (doc_id, digest, settings, outputs)
+        if not all(isinstance(t, str) for t in texts) or not isinstance(error, str | None):
+            raise ValueError("a text cell holds something else")
+        if status not in ("ok", "failed"):
+            raise ValueError(f"status {status!r}")
+        if not all(isinstance(n, int | float) for n in (finished, duration_s)):
+            raise ValueError("a time cell holds something else")
+        pairs = json.loads(outputs)
+        if not isinstance(pairs, list) or not all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p)
+            for p in pairs
+        ):
+            raise ValueError("outputs is not a list of [path, sha256] pairs")
+    except (ValueError, TypeError) as exc:  # json's errors are ValueErrors
+        name = row[0] if row and isinstance(row[0], str) else "?"
+        raise ValueError(f"the row of {name!r}: {exc}") from exc
     return DocRecord(
         doc_id=doc_id,
         content_hash=digest,
         settings=settings,
         status=status,
         error=error,
-        finished=finished,
-        duration_s=duration_s,
-        outputs=tuple(OutputFile(path=p, sha256=h) for p, h in json.loads(outputs)),
+        finished=float(finished),
+        duration_s=float(duration_s),
+        outputs=tuple(OutputFile(path=p, sha256=h) for p, h in pairs),
     )

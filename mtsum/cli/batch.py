@@ -150,7 +150,8 @@ def batch_command(
                 cache=not no_cache,
                 cache_dir=cache_dir,
             )
-        cache = None if no_cache or ray is not None else open_cache(cache_dir)
+        # Optional: one that cannot be opened is a warning in the report, never a failed run.
+        cache = None if no_cache or ray is not None else open_cache(cache_dir, optional=True)
         seen = [0, 0]  # documents done, documents in all: for the interrupted message
         verbose = bool(ctx.find_root().params.get("verbose"))
         native = ray is None or quiet or verbose  # -q silences them anyway
