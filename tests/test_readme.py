@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import hub_cache
 import pytest
 from batch_runs import needs_ray
 from hub_cache import REVISION, build_hub_cache
@@ -40,7 +41,7 @@ SUMMARY = (
     "He met Iranian officials to discuss security cooperation.\n"
 )
 
-Run = subprocess.CompletedProcess[str]
+Run = hub_cache.Run
 
 
 @dataclass(frozen=True)
@@ -313,15 +314,7 @@ def workdir(tmp_path: Path, marian_dir: Path) -> Path:
 
 
 def user_run(command: str, cwd: Path) -> Run:
-    return subprocess.run(
-        ["bash", "-c", command],
-        cwd=cwd,
-        env=_ENV,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-    )
+    return hub_cache.user_run(command, cwd, _ENV)
 
 
 # --- the tests ----------------------------------------------------------------------------------
