@@ -13,7 +13,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -785,6 +785,18 @@ def start_batch(
     return proc, ids, args, log
 
 
+def rerun_resumes(args: list[str], out: Path, ids: list[str], done: Mapping[str, object]) -> None:
+    """Run the batch again: the `done` documents are skipped, their files untouched byte for
+    byte, and every other one of `ids` is finished."""
+    kept = {p: p.read_bytes() for d in done for p in (out / d).iterdir()}
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    status = {d["id"]: d["status"] for d in report["documents"]}
+    assert status == {d: "skipped" if d in done else "ok" for d in ids}
+    assert {p: p.read_bytes() for p in kept} == kept
+
+
 def test_kill_9_then_rerun_finishes_the_rest(
     tmp_path: Path, marian_dir: Path, bart_dir: Path
 ) -> None:
@@ -806,15 +818,8 @@ def test_kill_9_then_rerun_finishes_the_rest(
     assert proc.returncode == -signal.SIGKILL
     done = done_ids(out)
     assert 0 < len(done) < len(ids), "the kill came too late to test anything"
-    kept = {p: p.read_bytes() for d in done for p in (out / d).iterdir()}
     assert not (out / "report.json").exists()
-
-    result = runner.invoke(app, args)
-    assert result.exit_code == 0, result.output
-    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
-    status = {d["id"]: d["status"] for d in report["documents"]}
-    assert status == {d: "skipped" if d in done else "ok" for d in ids}
-    assert {p: p.read_bytes() for p in kept} == kept
+    rerun_resumes(args, out, ids, done)
     assert {k: v for k, v in done_ids(out).items() if k in done} == done
     for d in ids:
         assert sorted(p.name for p in (out / d).iterdir()) == sorted(OUTPUT_FILES)
@@ -869,14 +874,7 @@ def test_signal_says_how_far_it_got_reports_it_and_resumes(
         f"interrupted: {len(done)} of 10 documents finished; rerun the same command to resume"
         in (report["warnings"])
     )
-    kept = {p: p.read_bytes() for d in done for p in (out / d).iterdir()}
-
-    result = runner.invoke(app, args)
-    assert result.exit_code == 0, result.output
-    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
-    status = {d["id"]: d["status"] for d in report["documents"]}
-    assert status == {d: "skipped" if d in done else "ok" for d in ids}
-    assert {p: p.read_bytes() for p in kept} == kept
+    rerun_resumes(args, out, ids, done)
     assert not list(out.rglob("*.tmp"))
 
 
